@@ -1,0 +1,21 @@
+/* det.h - determinism hooks for the rig: seeded randomness and a virtual clock (internal). */
+#ifndef TLSRIG_DET_H
+#define TLSRIG_DET_H
+
+#include <stdint.h>
+#include <time.h>
+#include <openssl/types.h>
+
+/* A deterministic library context: OpenSSL's default provider plus a seeded RAND provider
+ * set as the DRBG type, so every random byte drawn through this libctx (client/server random,
+ * key shares, signatures nonces, session ids, ticket keys, padding) is a pure function of the seed
+ * and the order of draws. Returns NULL on failure (OpenSSL error queue has the reason). */
+OSSL_LIB_CTX *tlsrig__det_libctx_new(uint64_t seed);
+
+/* Virtual clock. */
+int tlsrig__clock_is_virtual(void);
+void tlsrig__clock_set_virtual(int on, int64_t start); /* on=1: virtual clock at `start` seconds since epoch; on=0 back to real time */
+int64_t tlsrig__clock_now(void);                       /* virtual time when on, else real CLOCK_REALTIME seconds */
+void tlsrig__clock_advance(int64_t seconds);           /* only meaningful when virtual; may be negative */
+
+#endif /* TLSRIG_DET_H */

@@ -1,0 +1,96 @@
+/*
+ * det_api.c - the public side of deterministic mode: tlsrig_det objects, the process-wide
+ * default installed by tlsrig_deterministic(), and the virtual clock's public functions.
+ */
+#include <stdlib.h>
+
+#include <openssl/err.h>
+
+#include "det.h"
+#include "internal.h"
+
+static tlsrig_det *default_det;
+
+int tlsrig_det_new(uint64_t seed, tlsrig_det **out)
+{
+    if (out == NULL)
+        return TLSRIG_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    tlsrig_det *det = calloc(1, sizeof(*det));
+    if (det == NULL)
+        return TLSRIG_ERR_NOMEM;
+    det->refs = 1;
+    det->seed = seed;
+    det->libctx = tlsrig__det_libctx_new(seed);
+    if (det->libctx == NULL) {
+        free(det);
+        return TLSRIG_ERR_SSL;
+    }
+    *out = det;
+    return 0;
+}
+
+void tlsrig__det_up_ref(tlsrig_det *det)
+{
+    det->refs++;
+}
+
+void tlsrig_det_free(tlsrig_det *det)
+{
+    if (det == NULL || --det->refs > 0)
+        return;
+    OSSL_LIB_CTX_free(det->libctx);
+    free(det);
+}
+
+tlsrig_det *tlsrig__det_default(void)
+{
+    return default_det;
+}
+
+int tlsrig_deterministic(uint64_t seed)
+{
+    tlsrig_det *det = NULL;
+    int rc = tlsrig_det_new(seed, &det);
+    if (rc < 0)
+        return rc;
+    tlsrig_det_free(default_det);
+    default_det = det;
+    tlsrig__clock_set_virtual(1, TLSRIG_CLOCK_EPOCH);
+    return 0;
+}
+
+void tlsrig_deterministic_off(void)
+{
+    tlsrig_det_free(default_det);
+    default_det = NULL;
+    tlsrig__clock_set_virtual(0, 0);
+}
+
+void tlsrig_clock_set(int64_t t)
+{
+    tlsrig__clock_set_virtual(1, t);
+}
+
+int tlsrig_clock_advance(int64_t seconds)
+{
+    if (!tlsrig__clock_is_virtual())
+        return TLSRIG_ERR_UNSUPPORTED;
+    tlsrig__clock_advance(seconds);
+    return 0;
+}
+
+void tlsrig_clock_real(void)
+{
+    tlsrig__clock_set_virtual(0, 0);
+}
+
+int64_t tlsrig_clock_now(void)
+{
+    return tlsrig__clock_now();
+}
+
+int tlsrig_clock_is_virtual(void)
+{
+    return tlsrig__clock_is_virtual();
+}
