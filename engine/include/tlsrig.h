@@ -429,7 +429,8 @@ X509_STORE *tlsrig_ctx_get_cert_store(tlsrig_ctx *ctx);
 /* Verification. set_verify sets the mode (VERIFY_* bits) and an optional callback (NULL keeps
  * OpenSSL's verdict); VERIFY_FAIL_IF_NO_PEER_CERT or VERIFY_CLIENT_ONCE without VERIFY_PEER is
  * TLSRIG_ERR_INVALID_ARGUMENT, as in pyOpenSSL. get_verify_mode/get_verify_depth return the
- * value (never negative). set_verify_depth with a negative depth is invalid. */
+ * value (never negative; the depth is OpenSSL's default limit, 100, until one is set, where
+ * pyOpenSSL shows -1). set_verify_depth with a negative depth is invalid. */
 TLSRIG_MUST_CHECK int tlsrig_ctx_set_verify(tlsrig_ctx *ctx, int mode, tlsrig_verify_cb cb,
                                             void *arg);
 int tlsrig_ctx_get_verify_mode(const tlsrig_ctx *ctx);
@@ -488,7 +489,11 @@ size_t tlsrig_ctx_get_num_tickets(const tlsrig_ctx *ctx);
 void tlsrig_ctx_set_app_data(tlsrig_ctx *ctx, void *data);
 void *tlsrig_ctx_get_app_data(const tlsrig_ctx *ctx);
 
-/* Callbacks. Passing NULL removes the callback. |arg| is handed back unchanged. */
+/* Callbacks. Passing NULL removes the callback. |arg| is handed back unchanged. The callbacks
+ * in force are those of the context a connection currently uses (after set_context, the new
+ * one), as in OpenSSL, except the servername, verify and observer callbacks, which stay those
+ * of the context the connection was created on. The observer must be set before the
+ * connection is created (OpenSSL copies the message callback into each new SSL). */
 void tlsrig_ctx_set_info_callback(tlsrig_ctx *ctx, tlsrig_info_cb cb, void *arg);
 void tlsrig_ctx_set_tlsext_servername_callback(tlsrig_ctx *ctx, tlsrig_servername_cb cb,
                                                void *arg);
@@ -576,8 +581,9 @@ TLSRIG_MUST_CHECK int tlsrig_conn_do_handshake(tlsrig_conn *conn);
 
 /* Socket operations (the connection must have been made with a socket, else
  * TLSRIG_ERR_INVALID_ARGUMENT). connect connects the socket to |addr| and sets connect state;
- * connect_ex does the same but returns the errno value (0 on success, EINPROGRESS for a
- * non-blocking socket) instead of failing, as Python's socket.connect_ex; accept accepts a
+ * connect_ex does the same but returns the errno value (0 on success, a positive errno such
+ * as EINPROGRESS for a non-blocking socket or ECONNREFUSED) instead of failing, as Python's
+ * socket.connect_ex, and a negative tlsrig_err only for an invalid argument; accept accepts a
  * connection on the listening socket and returns a new connection in accept state on the same
  * context (caller closes its fd, returned in |*client_fd|, after freeing it);
  * sock_shutdown(how) is shutdown(2) on the socket (SHUT_RD, SHUT_WR, SHUT_RDWR). */

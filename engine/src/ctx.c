@@ -370,7 +370,10 @@ int tlsrig_ctx_set_verify_depth(tlsrig_ctx *ctx, int depth)
 
 int tlsrig_ctx_get_verify_depth(const tlsrig_ctx *ctx)
 {
-    return SSL_CTX_get_verify_depth(ctx->ssl_ctx);
+    /* OpenSSL reports -1 until a depth is set, which would read as TLSRIG_ERR_WANT_READ;
+     * report the limit actually in force then (OpenSSL's default of 100). */
+    int depth = SSL_CTX_get_verify_depth(ctx->ssl_ctx);
+    return depth < 0 ? 100 : depth;
 }
 
 int tlsrig_ctx_set_check_hostname(tlsrig_ctx *ctx, int on)

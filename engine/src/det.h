@@ -14,8 +14,11 @@ OSSL_LIB_CTX *tlsrig__det_libctx_new(uint64_t seed);
 
 /* Virtual clock. */
 int tlsrig__clock_is_virtual(void);
-void tlsrig__clock_set_virtual(int on, int64_t start); /* on=1: virtual clock at `start` seconds since epoch; on=0 back to real time */
-int64_t tlsrig__clock_now(void);                       /* virtual time when on, else real CLOCK_REALTIME seconds */
-void tlsrig__clock_advance(int64_t seconds);           /* only meaningful when virtual; may be negative */
+/* on=1: virtual clock at `start` seconds since epoch; on=0 back to real time */
+void tlsrig__clock_set_virtual(int on, int64_t start);
+/* virtual time when on, else real CLOCK_REALTIME seconds */
+int64_t tlsrig__clock_now(void);
+/* only meaningful when virtual; may be negative */
+void tlsrig__clock_advance(int64_t seconds);
 
 #endif /* TLSRIG_DET_H */

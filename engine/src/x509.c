@@ -26,6 +26,7 @@ static int open_file(const char *path, int filetype, BIO **out, tlsrig_error *er
 int tlsrig_x509_load_file(const char *path, int filetype, X509 **out, tlsrig_error *err)
 {
     BIO *bio = NULL;
+    tlsrig__begin(err); /* a stale OpenSSL error must not be reported as this call's */
     if (out == NULL)
         return tlsrig__err_set(err, TLSRIG_ERR_INVALID_ARGUMENT, "x509_load_file: out is NULL");
     *out = NULL;
@@ -46,6 +47,7 @@ int tlsrig_pkey_load_file(const char *path, int filetype, const char *password, 
                           tlsrig_error *err)
 {
     BIO *bio = NULL;
+    tlsrig__begin(err); /* a stale OpenSSL error must not be reported as this call's */
     if (out == NULL)
         return tlsrig__err_set(err, TLSRIG_ERR_INVALID_ARGUMENT, "pkey_load_file: out is NULL");
     *out = NULL;
