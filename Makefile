@@ -27,6 +27,15 @@ TEST_HELPERS := $(filter-out $(TEST_SRCS),$(wildcard engine/tests/*.c))
 TEST_BINS    := $(TEST_SRCS:engine/tests/%.c=$(BUILD)/tests/%)
 ASAN_TESTS   := $(TEST_SRCS:engine/tests/%.c=$(BUILD)/asan/tests/%)
 
+# conformance: the interpreter library (everything but main.c) and the runner
+RIG_SRCS   := $(filter-out conformance/src/main.c,$(sort $(wildcard conformance/src/*.c)))
+RIG_OBJS   := $(RIG_SRCS:conformance/src/%.c=$(BUILD)/obj/rig/%.o)
+RIG_HDRS   := $(wildcard conformance/src/*.h)
+RIG_A      := $(BUILD)/lib/librig.a
+RIG_TEST_SRCS := $(sort $(wildcard conformance/tests/test_*.c))
+RIG_TESTS  := $(RIG_TEST_SRCS:conformance/tests/%.c=$(BUILD)/tests/rig_%)
+TLSRIG_BIN := $(BUILD)/bin/tlsrig
+
 LIB_A  := $(BUILD)/lib/libtlsrig.a
 LIB_SO := $(BUILD)/lib/libtlsrig.so
 ASAN_LIB := $(BUILD)/asan/lib/libtlsrig.a
@@ -74,6 +83,24 @@ $(PKI)/.complete: scripts/gen-pki.sh
 	scripts/gen-pki.sh $(PKI)
 
 pki: $(PKI)/.complete
+
+$(BUILD)/obj/rig/%.o: conformance/src/%.c $(RIG_HDRS) $(ENGINE_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(RIG_A): $(RIG_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(TLSRIG_BIN): conformance/src/main.c $(RIG_A) $(LIB_A) $(RIG_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(CFLAGS) $< -o $@ $(RIG_A) $(LIB_A) \
+	    $(LDLIBS_SSL)
+
+$(BUILD)/tests/rig_%: conformance/tests/%.c $(RIG_A) $(LIB_A) $(RIG_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(CFLAGS) $< -o $@ $(RIG_A) $(LIB_A) \
+	    -lcmocka $(LDLIBS_SSL)
 
 # ---- tests ----
 

@@ -694,7 +694,8 @@ int tlsrig_conn_session_reused(const tlsrig_conn *conn);
 
 /* Peer certificates. get_peer_certificate returns a new reference or NULL when there is
  * none; get_peer_cert_chain returns a new STACK_OF(X509) (free with
- * sk_X509_pop_free(chain, X509_free)) as sent by the peer, or NULL; get_verified_chain
+ * sk_X509_pop_free(chain, X509_free)) as sent by the peer, or NULL (on a server the
+ * client's own certificate is left out, as OpenSSL and pyOpenSSL do); get_verified_chain
  * returns the chain as built by verification (Python ssl), or NULL. get_verify_result is
  * the X509_V_* result of verification. */
 X509 *tlsrig_conn_get_peer_certificate(const tlsrig_conn *conn);

@@ -15,9 +15,11 @@ int tlsrig_conn_new(tlsrig_ctx *ctx, int fd, tlsrig_conn **out)
 {
     tlsrig_conn *conn = NULL;
 
-    if (ctx == NULL || out == NULL)
+    if (ctx == NULL)
         return TLSRIG_ERR_INVALID_ARGUMENT;
     tlsrig__begin(&ctx->err);
+    if (out == NULL)
+        return tlsrig__err_set(&ctx->err, TLSRIG_ERR_INVALID_ARGUMENT, "conn_new: out is NULL");
     *out = NULL;
     conn = calloc(1, sizeof(*conn));
     if (conn == NULL)

@@ -134,6 +134,9 @@ int tlsrig_conn_get_protocol_version(const tlsrig_conn *conn)
 
 const char *tlsrig_conn_get_protocol_version_name(const tlsrig_conn *conn)
 {
+    /* OpenSSL 3.0 names the method's highest version ("TLSv1.3") before any handshake. */
+    if (SSL_in_before(conn->ssl))
+        return "unknown";
     return SSL_get_version(conn->ssl);
 }
 

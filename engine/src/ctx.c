@@ -135,6 +135,11 @@ int tlsrig_ctx_new(int method, tlsrig_ctx **out, tlsrig_error *err)
 static int new_default(int method, int client, tlsrig_ctx **out, tlsrig_error *err)
 {
     tlsrig_ctx *ctx = NULL;
+    if (out == NULL) {
+        tlsrig__begin(err);
+        return tlsrig__err_set(err, TLSRIG_ERR_INVALID_ARGUMENT, "ctx_new_default: out is NULL");
+    }
+    *out = NULL;
     int rc = tlsrig_ctx_new(method, &ctx, err);
     if (rc < 0)
         return rc;

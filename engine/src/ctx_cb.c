@@ -363,9 +363,10 @@ void tlsrig__ctx_install_callbacks(tlsrig_ctx *ctx)
 {
     /* The cheap, always-harmless trampolines go in once; they do nothing until a user
      * callback is set. The message callback is installed only with an observer since
-     * OpenSSL calls it for every record. */
+     * OpenSSL calls it for every record; the keylog one only with a keylog callback, since
+     * with any callback set OpenSSL hex-formats every secret (sprintf per byte, about a
+     * tenth of a resumed handshake's cost). */
     SSL_CTX_set_tlsext_servername_callback(ctx->ssl_ctx, servername_trampoline);
-    SSL_CTX_set_keylog_callback(ctx->ssl_ctx, keylog_trampoline);
 }
 
 /* ---- setters ---- */
@@ -435,6 +436,8 @@ void tlsrig_ctx_set_keylog_callback(tlsrig_ctx *ctx, tlsrig_keylog_cb cb, void *
 {
     ctx->keylog_cb = cb;
     ctx->keylog_arg = arg;
+    /* OpenSSL reads the callback of the context in force (SSL_set_SSL_CTX), as we do. */
+    SSL_CTX_set_keylog_callback(ctx->ssl_ctx, cb != NULL ? keylog_trampoline : NULL);
 }
 
 void tlsrig_ctx_set_observer(tlsrig_ctx *ctx, tlsrig_observe_cb cb, void *arg)

@@ -131,6 +131,13 @@ int tlsrig__err_ssl(tlsrig_conn *conn, int ret, const char *what)
         code = tlsrig__err_set(err, TLSRIG_ERR_WANT_X509_LOOKUP, "%s: want X509 lookup", what);
         break;
     case SSL_ERROR_ZERO_RETURN:
+        /* After a fatal alert OpenSSL marks the connection as shut down, so a later call reads
+         * as a clean close; it is not one. */
+        if (conn->failed) {
+            code = tlsrig__err_set(err, TLSRIG_ERR_SSL,
+                                   "%s: the connection failed earlier and cannot be used", what);
+            break;
+        }
         code = tlsrig__err_set(err, TLSRIG_ERR_ZERO_RETURN, "%s: the peer sent close_notify",
                                what);
         break;
@@ -159,5 +166,7 @@ int tlsrig__err_ssl(tlsrig_conn *conn, int ret, const char *what)
         code = tlsrig__err_set(err, TLSRIG_ERR_SSL, "%s: SSL_get_error %d", what, sslerr);
         break;
     }
+    if (code == TLSRIG_ERR_SSL || code == TLSRIG_ERR_SYSCALL)
+        conn->failed = 1;
     return code;
 }

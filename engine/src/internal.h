@@ -74,6 +74,7 @@ struct tlsrig_conn {
     const char *cb_failed;
 
     int hostname_set; /* set_hostname was called (check_hostname needs it) */
+    int failed;       /* a call failed fatally (SSL/SYSCALL): later "clean closes" are not */
 
     /* NPN advertisement in wire format, kept alive for OpenSSL */
     uint8_t *npn_wire;
@@ -111,7 +112,11 @@ int tlsrig__protos_decode(const uint8_t *wire, size_t len, tlsrig_bytes **out, s
 #include <openssl/err.h>
 static inline void tlsrig__begin(tlsrig_error *err)
 {
-    ERR_clear_error();
+    /* ERR_clear_error resets all 16 slots of the queue (two frees each) even when it is
+     * empty, as it nearly always is here; on the data path that was a measurable share of
+     * each call. Peeking first is equivalent: an empty peek means an empty queue. */
+    if (ERR_peek_error() != 0)
+        ERR_clear_error();
     tlsrig__err_clear(err);
 }
 

@@ -1,0 +1,71 @@
+/*
+ * rig.h - the scenario interpreter: compiles a parsed scenario against the engine and runs
+ * it over an in-memory transport, in deterministic mode. A library: the runner, the fuzz
+ * targets and the corpus generator link it.
+ */
+#ifndef TLSRIG_RIG_H
+#define TLSRIG_RIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scn.h"
+
+/* Outcome of one scenario. */
+typedef enum rig_status {
+    RIG_PASS = 0,
+    RIG_FAIL = 1,    /* an expectation was not met */
+    RIG_INVALID = 2, /* the scenario is malformed (message is file:line: ...) */
+    RIG_ERROR = 3,   /* the rig itself failed (out of memory, missing PKI) */
+} rig_status;
+
+/* One chunk of bytes that crossed the wire, in order. */
+typedef struct rig_chunk {
+    int from_server; /* 0: client -> server */
+    int conn;        /* connection number within the scenario, from 0 */
+    uint8_t *data;
+    size_t len;
+} rig_chunk;
+
+/* What a run produced besides its verdict. */
+typedef struct rig_result {
+    rig_status status;
+    char message[1024]; /* why it failed: "file:line: expected ..., got ..." */
+    int fail_line;
+    long steps_run;
+    /* Filled when rig_options.capture is set. */
+    rig_chunk *chunks;
+    size_t n_chunks;
+    char *keylog; /* NSS key log lines, '\n'-separated, NUL-terminated */
+    size_t keylog_len;
+} rig_result;
+
+/* Called for every record that crosses the wire, before it is delivered. It may change the
+ * bytes in place (within |cap|) and set *len (0 drops it). Return 0 to go on, negative to
+ * abort the scenario. This is where in-flight tampering plugs in. */
+typedef int (*rig_tamper_fn)(void *arg, int from_server, uint8_t *rec, size_t *len, size_t cap);
+
+typedef struct rig_options {
+    const char *pki_dir; /* test PKI folder (scripts/gen-pki.sh output) */
+    int capture;         /* record wire chunks and the keylog into the result */
+    double wall_limit;   /* seconds; 0 = default 10 s */
+    rig_tamper_fn tamper;
+    void *tamper_arg;
+} rig_options;
+
+/* rig_check validates every setting and step of |s| without running it. Returns RIG_PASS or
+ * RIG_INVALID with the message in |res|. */
+rig_status rig_check(const scn *s, rig_result *res);
+
+/* rig_run checks and then runs |s|. The result's chunks/keylog are freed by
+ * rig_result_cleanup. An xfail scenario is run like any other; the caller interprets it. */
+rig_status rig_run(const scn *s, const rig_options *opt, rig_result *res);
+
+void rig_result_cleanup(rig_result *res);
+
+/* rig_step_names / rig_setting_names: NULL-terminated lists of the known words, for
+ * suggestions and documentation. */
+extern const char *const rig_step_names[];
+extern const char *const rig_setting_names[];
+
+#endif
