@@ -35,6 +35,11 @@ RIG_A      := $(BUILD)/lib/librig.a
 RIG_TEST_SRCS := $(sort $(wildcard conformance/tests/test_*.c))
 RIG_TESTS  := $(RIG_TEST_SRCS:conformance/tests/%.c=$(BUILD)/tests/rig_%)
 TLSRIG_BIN := $(BUILD)/bin/tlsrig
+ASAN_RIG_OBJS := $(RIG_SRCS:conformance/src/%.c=$(BUILD)/asan/obj/rig/%.o)
+ASAN_RIG_A := $(BUILD)/asan/lib/librig.a
+ASAN_RIG_TESTS := $(RIG_TEST_SRCS:conformance/tests/%.c=$(BUILD)/asan/tests/rig_%)
+ASAN_TLSRIG_BIN := $(BUILD)/asan/bin/tlsrig
+SCENARIOS  := conformance/scenarios
 
 LIB_A  := $(BUILD)/lib/libtlsrig.a
 LIB_SO := $(BUILD)/lib/libtlsrig.so
@@ -102,6 +107,24 @@ $(BUILD)/tests/rig_%: conformance/tests/%.c $(RIG_A) $(LIB_A) $(RIG_HDRS)
 	$(CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(CFLAGS) $< -o $@ $(RIG_A) $(LIB_A) \
 	    -lcmocka $(LDLIBS_SSL)
 
+$(BUILD)/asan/obj/rig/%.o: conformance/src/%.c $(RIG_HDRS) $(ENGINE_HDRS)
+	@mkdir -p $(@D)
+	$(ASAN_CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+
+$(ASAN_RIG_A): $(ASAN_RIG_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(ASAN_TLSRIG_BIN): conformance/src/main.c $(ASAN_RIG_A) $(ASAN_LIB) $(RIG_HDRS)
+	@mkdir -p $(@D)
+	$(ASAN_CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(ASAN_FLAGS) $< -o $@ \
+	    $(ASAN_RIG_A) $(ASAN_LIB) $(LDLIBS_SSL)
+
+$(BUILD)/asan/tests/rig_%: conformance/tests/%.c $(ASAN_RIG_A) $(ASAN_LIB) $(RIG_HDRS)
+	@mkdir -p $(@D)
+	$(ASAN_CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(ASAN_FLAGS) $< -o $@ \
+	    $(ASAN_RIG_A) $(ASAN_LIB) -lcmocka $(LDLIBS_SSL)
+
 # ---- tests ----
 
 $(BUILD)/tests/%: engine/tests/%.c $(TEST_HELPERS) engine/tests/harness.h $(LIB_A)
@@ -117,8 +140,19 @@ $(BUILD)/asan/tests/%: engine/tests/%.c $(TEST_HELPERS) engine/tests/harness.h $
 test: deps
 	@$(MAKE) --no-print-directory test-all
 
-test-all: $(TEST_BINS) $(ASAN_TESTS) $(PKI)/.complete
-	@TLSRIG_PKI=$(PKI) scripts/run-tests.sh plain $(TEST_BINS) -- asan $(ASAN_TESTS)
+# Unit tests (engine and conformance modules) plain and sanitized, the scenario suite under
+# the sanitized runner, then the pytest collection of the suite and the runner's CLI tests.
+test-all: $(TEST_BINS) $(ASAN_TESTS) $(RIG_TESTS) $(ASAN_RIG_TESTS) $(TLSRIG_BIN) \
+          $(ASAN_TLSRIG_BIN) $(PKI)/.complete
+	@TLSRIG_PKI=$(PKI) scripts/run-tests.sh plain $(TEST_BINS) $(RIG_TESTS) \
+	    -- asan $(ASAN_TESTS) $(ASAN_RIG_TESTS)
+	@echo "== scenario suite under ASan+UBSan"
+	@ASAN_OPTIONS=detect_leaks=1 $(ASAN_TLSRIG_BIN) run --pki $(PKI) -j 2 \
+	    --pcap-dir $(BUILD)/conformance-failures $(SCENARIOS) > $(BUILD)/asan-suite.log 2>&1 \
+	    || { cat $(BUILD)/asan-suite.log; exit 1; }
+	@tail -n 1 $(BUILD)/asan-suite.log
+	@echo "== pytest"
+	@TLSRIG_PKI=$(PKI) $(PYTHON) -m pytest -q -p no:cacheprovider -n 2 conformance
 
 test-plain: $(TEST_BINS) $(PKI)/.complete
 	@TLSRIG_PKI=$(PKI) scripts/run-tests.sh plain $(TEST_BINS)
@@ -133,8 +167,8 @@ $(BUILD)/bin/tlsrig-%: engine/tools/%.c $(LIB_A) $(wildcard engine/tools/*.h)
 	$(CC) $(CPPFLAGS) -Iengine/tools $(BASE_CFLAGS) $(CFLAGS) $< -o $@ $(LIB_A) $(LDLIBS_SSL)
 
 conformance: deps
-	@$(MAKE) --no-print-directory $(BUILD)/bin/tlsrig-selfcheck $(PKI)/.complete
-	$(BUILD)/bin/tlsrig-selfcheck $(PKI)
+	@$(MAKE) --no-print-directory $(TLSRIG_BIN) $(PKI)/.complete
+	$(TLSRIG_BIN) run --pki $(PKI) -j 2 $(SCENARIOS)
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bin/tlsrig-bench $(PKI)/.complete

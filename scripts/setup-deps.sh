@@ -8,7 +8,8 @@ PACKAGES=(
     make gcc clang libclang-rt-14-dev   # compilers; clang's ASan/UBSan/LSan runtime
     libssl-dev openssl                  # the TLS stack under test and its CLI (test PKI)
     libcmocka-dev                       # engine unit tests
-    python3-pytest                      # conformance collection
+    python3-pytest python3-pytest-xdist # conformance collection, in parallel
+    tshark                              # checks that pcapng captures decrypt
 )
 
 missing=()
