@@ -7,7 +7,7 @@ BUILD      ?= build
 CC         ?= cc
 ASAN_CC    ?= clang
 PYTHON     ?= /usr/bin/python3
-PKI        := $(BUILD)/pki
+PKI        := pki
 
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CPPFLAGS   += -Iengine/include -Iengine/src -D_GNU_SOURCE
@@ -47,7 +47,7 @@ ASAN_LIB := $(BUILD)/asan/lib/libtlsrig.a
 
 TOOLS := $(BUILD)/bin/tlsrig-selfcheck $(BUILD)/bin/tlsrig-bench
 
-.PHONY: all lib test test-plain test-asan deps pki conformance bench fuzz coverage format \
+.PHONY: all lib test test-plain test-asan deps pki-regen conformance bench fuzz coverage format \
         format-check clean help
 
 all: lib $(TOOLS)
@@ -84,10 +84,11 @@ $(ASAN_LIB): $(ASAN_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(PKI)/.complete: scripts/gen-pki.sh
-	scripts/gen-pki.sh $(PKI)
-
-pki: $(PKI)/.complete
+# The test PKI is committed (pki/) so that recorded transcripts and fuzz seeds replay
+# byte for byte on every machine; this regenerates it (new keys: re-record transcripts).
+pki-regen:
+	rm -rf $(BUILD)/pki-new && scripts/gen-pki.sh $(BUILD)/pki-new
+	rm -rf $(PKI) && cp -a $(BUILD)/pki-new $(PKI) && rm -f $(PKI)/.complete
 
 $(BUILD)/obj/rig/%.o: conformance/src/%.c $(RIG_HDRS) $(ENGINE_HDRS)
 	@mkdir -p $(@D)
@@ -143,7 +144,7 @@ test: deps
 # Unit tests (engine and conformance modules) plain and sanitized, the scenario suite under
 # the sanitized runner, then the pytest collection of the suite and the runner's CLI tests.
 test-all: $(TEST_BINS) $(ASAN_TESTS) $(RIG_TESTS) $(ASAN_RIG_TESTS) $(TLSRIG_BIN) \
-          $(ASAN_TLSRIG_BIN) $(PKI)/.complete
+          $(ASAN_TLSRIG_BIN)
 	@TLSRIG_PKI=$(PKI) scripts/run-tests.sh plain $(TEST_BINS) $(RIG_TESTS) \
 	    -- asan $(ASAN_TESTS) $(ASAN_RIG_TESTS)
 	@echo "== scenario suite under ASan+UBSan"
@@ -154,10 +155,10 @@ test-all: $(TEST_BINS) $(ASAN_TESTS) $(RIG_TESTS) $(ASAN_RIG_TESTS) $(TLSRIG_BIN
 	@echo "== pytest"
 	@TLSRIG_PKI=$(PKI) $(PYTHON) -m pytest -q -p no:cacheprovider -n 2 conformance
 
-test-plain: $(TEST_BINS) $(PKI)/.complete
+test-plain: $(TEST_BINS)
 	@TLSRIG_PKI=$(PKI) scripts/run-tests.sh plain $(TEST_BINS)
 
-test-asan: $(ASAN_TESTS) $(PKI)/.complete
+test-asan: $(ASAN_TESTS)
 	@TLSRIG_PKI=$(PKI) scripts/run-tests.sh asan $(ASAN_TESTS)
 
 # ---- tools ----
@@ -167,11 +168,11 @@ $(BUILD)/bin/tlsrig-%: engine/tools/%.c $(LIB_A) $(wildcard engine/tools/*.h)
 	$(CC) $(CPPFLAGS) -Iengine/tools $(BASE_CFLAGS) $(CFLAGS) $< -o $@ $(LIB_A) $(LDLIBS_SSL)
 
 conformance: deps
-	@$(MAKE) --no-print-directory $(TLSRIG_BIN) $(PKI)/.complete
+	@$(MAKE) --no-print-directory $(TLSRIG_BIN)
 	$(TLSRIG_BIN) run --pki $(PKI) -j 2 $(SCENARIOS)
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/bin/tlsrig-bench $(PKI)/.complete
+	@$(MAKE) --no-print-directory $(BUILD)/bin/tlsrig-bench
 	$(BUILD)/bin/tlsrig-bench $(PKI)
 
 fuzz coverage:

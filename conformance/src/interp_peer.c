@@ -60,6 +60,8 @@ static const struct {
     {"NO_RENEGOTIATION", TLSRIG_OP_NO_RENEGOTIATION},
     {"IGNORE_UNEXPECTED_EOF", TLSRIG_OP_IGNORE_UNEXPECTED_EOF},
     {"ALLOW_UNSAFE_LEGACY_RENEGOTIATION", TLSRIG_OP_ALLOW_UNSAFE_LEGACY_RENEGOTIATION},
+    /* OpenSSL 3.0 servers refuse client-initiated renegotiation unless this is set. */
+    {"ALLOW_CLIENT_RENEGOTIATION", SSL_OP_ALLOW_CLIENT_RENEGOTIATION},
     {"LEGACY_SERVER_CONNECT", TLSRIG_OP_LEGACY_SERVER_CONNECT},
     {"NO_COMPRESSION", TLSRIG_OP_NO_COMPRESSION},
     {"CIPHER_SERVER_PREFERENCE", TLSRIG_OP_CIPHER_SERVER_PREFERENCE},
@@ -157,7 +159,7 @@ static int cert_files(const char *kind, char *crt, size_t crtlen, char *key, siz
 static const char *pki(rig_state *st, const char *file, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/%s", st->opt != NULL && st->opt->pki_dir != NULL ? st->opt->pki_dir
-                                                                            : "build/pki",
+                                                                            : "pki",
              file);
     return buf;
 }

@@ -9,7 +9,7 @@
  * application data with nothing but the embedded secrets, and report no bad checksum, no
  * malformed packet and no TCP analysis problem. Without tshark those tests are skipped.
  *
- * The test PKI comes from scripts/gen-pki.sh ($TLSRIG_PKI, default build/pki). Set
+ * The test PKI comes from scripts/gen-pki.sh ($TLSRIG_PKI, default pki). Set
  * TLSRIG_KEEP_PCAPNG to a path to keep a copy of the capture for a look in Wireshark.
  */
 #include <setjmp.h>
@@ -99,7 +99,7 @@ static const char *pki(const char *file)
     static int next;
     const char *dir = getenv("TLSRIG_PKI");
     char *b = bufs[next++ % 4];
-    snprintf(b, sizeof(bufs[0]), "%s/%s", dir != NULL && dir[0] != '\0' ? dir : "build/pki", file);
+    snprintf(b, sizeof(bufs[0]), "%s/%s", dir != NULL && dir[0] != '\0' ? dir : "pki", file);
     return b;
 }
 
@@ -108,7 +108,7 @@ static void ssl_check(int ok, const char *what)
     if (!ok) {
         char buf[256];
         ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
-        fail_msg("%s failed: %s (run scripts/gen-pki.sh build/pki, or set TLSRIG_PKI)", what, buf);
+        fail_msg("%s failed: %s (the committed test PKI is pki/; or set TLSRIG_PKI)", what, buf);
     }
 }
 

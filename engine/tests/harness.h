@@ -14,7 +14,7 @@
 
 #include "tlsrig.h"
 
-/* h_pki returns the path of |file| in the test PKI ($TLSRIG_PKI, default build/pki). The
+/* h_pki returns the path of |file| in the test PKI ($TLSRIG_PKI, default pki). The
  * result lives in one of 8 rotating static buffers. */
 const char *h_pki(const char *file);
 
