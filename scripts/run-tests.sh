@@ -41,5 +41,5 @@ echo
 if [ ${#bad_bins[@]} -gt 0 ]; then
     echo "failing binaries: ${bad_bins[*]}"
 fi
-echo "engine tests: $passed passed, $failed failed"
+echo "unit tests: $passed passed, $failed failed"
 [ $failed -eq 0 ] && [ ${#bad_bins[@]} -eq 0 ]

@@ -138,6 +138,8 @@ enum {
 #define TLSRIG_OP_NO_COMPRESSION SSL_OP_NO_COMPRESSION
 #define TLSRIG_OP_NO_TICKET SSL_OP_NO_TICKET
 #define TLSRIG_OP_NO_RENEGOTIATION SSL_OP_NO_RENEGOTIATION
+/* OpenSSL 3 servers refuse client-initiated renegotiation unless this is set. */
+#define TLSRIG_OP_ALLOW_CLIENT_RENEGOTIATION SSL_OP_ALLOW_CLIENT_RENEGOTIATION
 #define TLSRIG_OP_ALLOW_UNSAFE_LEGACY_RENEGOTIATION SSL_OP_ALLOW_UNSAFE_LEGACY_RENEGOTIATION
 #define TLSRIG_OP_LEGACY_SERVER_CONNECT SSL_OP_LEGACY_SERVER_CONNECT
 #define TLSRIG_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION                                          \
@@ -552,7 +554,10 @@ long tlsrig_session_get_timeout(const tlsrig_session *sess);
 /* tlsrig_conn_new creates a connection on |ctx| (it takes a reference). With |fd| < 0 the
  * connection runs over a pair of memory BIOs fed with bio_write and drained with bio_read;
  * with a socket |fd| it does its I/O on the socket, blocking or not as the socket is (the
- * connection does not close the fd). Returns 0 and |*out| (free with tlsrig_conn_free). */
+ * connection does not close the fd). Returns 0 and |*out| (free with tlsrig_conn_free).
+ * A write to a socket whose peer has gone raises SIGPIPE, as any write(2) does: programs
+ * that use sockets should ignore SIGPIPE (Python does), and then get TLSRIG_ERR_SYSCALL with
+ * EPIPE. */
 TLSRIG_MUST_CHECK int tlsrig_conn_new(tlsrig_ctx *ctx, int fd, tlsrig_conn **out);
 void tlsrig_conn_free(tlsrig_conn *conn);
 

@@ -300,6 +300,7 @@ int tlsrig_conn_bio_shutdown(tlsrig_conn *conn)
         return rc;
     /* Reads past the buffered bytes now see EOF (0) rather than "retry". */
     BIO_set_mem_eof_return(conn->into_ssl, 0);
+    conn->bio_eof = 1;
     return 0;
 }
 

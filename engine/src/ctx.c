@@ -673,8 +673,11 @@ int tlsrig_ctx_set_max_early_data(tlsrig_ctx *ctx, uint32_t bytes)
     tlsrig__begin(&ctx->err);
     if (!SSL_CTX_set_max_early_data(ctx->ssl_ctx, bytes))
         return tlsrig__err_set(&ctx->err, TLSRIG_ERR_SSL, "set_max_early_data");
-    /* A server only reads what it announced it can receive. */
-    if (!SSL_CTX_set_recv_max_early_data(ctx->ssl_ctx, bytes))
+    /* A server only reads what it announced it can receive. With 0 it accepts nothing, but
+     * it must still skip the early data of a client holding an older 0-RTT ticket (RFC 8446
+     * §4.2.10); OpenSSL's skip budget is this same limit, so keep its default there. */
+    if (!SSL_CTX_set_recv_max_early_data(ctx->ssl_ctx,
+                                         bytes > 0 ? bytes : SSL3_RT_MAX_PLAIN_LENGTH))
         return tlsrig__err_set(&ctx->err, TLSRIG_ERR_SSL, "set_max_early_data");
     return 0;
 }

@@ -146,6 +146,12 @@ int tlsrig__err_ssl(tlsrig_conn *conn, int ret, const char *what)
             code = tlsrig__err_set(err, TLSRIG_ERR_SYSCALL, "%s: %s", what,
                                    strerror(saved_errno));
             err->sys_errno = saved_errno;
+        } else if (conn->into_ssl != NULL && !conn->bio_eof) {
+            /* A memory BIO cannot hit EOF before bio_shutdown: OpenSSL refused the call
+             * without queueing a reason (e.g. early data with a non-resumable session). */
+            code = tlsrig__err_set(err, TLSRIG_ERR_SYSCALL,
+                                   "%s: OpenSSL failed without giving a reason", what);
+            err->sys_errno = -1;
         } else {
             code = tlsrig__err_set(err, TLSRIG_ERR_SYSCALL, "%s: unexpected EOF", what);
             err->sys_errno = -1;

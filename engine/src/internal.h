@@ -75,6 +75,7 @@ struct tlsrig_conn {
 
     int hostname_set; /* set_hostname was called (check_hostname needs it) */
     int failed;       /* a call failed fatally (SSL/SYSCALL): later "clean closes" are not */
+    int bio_eof;      /* bio_shutdown was called: the incoming memory BIO is at EOF */
 
     /* NPN advertisement in wire format, kept alive for OpenSSL */
     uint8_t *npn_wire;
