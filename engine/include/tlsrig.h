@@ -559,6 +559,10 @@ long tlsrig_session_get_timeout(const tlsrig_session *sess);
  * that use sockets should ignore SIGPIPE (Python does), and then get TLSRIG_ERR_SYSCALL with
  * EPIPE. */
 TLSRIG_MUST_CHECK int tlsrig_conn_new(tlsrig_ctx *ctx, int fd, tlsrig_conn **out);
+
+/* tlsrig_conn_free frees the connection (NULL allowed). As in OpenSSL, a connection freed
+ * before its shutdown completed (no close_notify sent, or SENT_SHUTDOWN not set with
+ * set_shutdown) marks its session not resumable: close cleanly to keep the session. */
 void tlsrig_conn_free(tlsrig_conn *conn);
 
 /* tlsrig_conn_last_error describes the last failing call on |conn| (borrowed). */
