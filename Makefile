@@ -7,7 +7,7 @@ BUILD      ?= build
 CC         ?= cc
 ASAN_CC    ?= clang
 PYTHON     ?= /usr/bin/python3
-PKI        := pki
+PKI        := $(CURDIR)/pki
 
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CPPFLAGS   += -Iengine/include -Iengine/src -D_GNU_SOURCE
@@ -172,8 +172,9 @@ conformance: deps
 	$(TLSRIG_BIN) run --pki $(PKI) -j 2 $(SCENARIOS)
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/bin/tlsrig-bench
+	@$(MAKE) --no-print-directory $(BUILD)/bin/tlsrig-bench $(TLSRIG_BIN)
 	$(BUILD)/bin/tlsrig-bench $(PKI)
+	scripts/bench-conformance.sh $(TLSRIG_BIN) $(PKI) $(SCENARIOS)
 
 fuzz coverage:
 	@echo "make $@: the fuzz targets are not part of this tree yet" >&2; exit 2

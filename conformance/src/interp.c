@@ -358,6 +358,9 @@ static rig_side *need_side(rig_state *st, const scn_line *l, int i)
     NEED(var != NULL, "'%s' is not a peer of the current connection",                             \
          (i) < l->argc ? l->argv[(i)] : "(missing)")
 
+/* Passed as |out| to step_data when only checking: no payload is built. */
+static uint8_t *step_data_dry;
+
 /* The data a send/recv step names: "text" or <n> bytes (a fixed pattern). */
 static int step_data(const scn_line *l, int i, uint8_t **out, size_t *len, int *next)
 {
@@ -370,6 +373,12 @@ static int step_data(const scn_line *l, int i, uint8_t **out, size_t *len, int *
         unsigned long n = strtoul(l->argv[i], &end, 10);
         if (end == l->argv[i] || *end != '\0' || n == 0 || n > (64ul << 20))
             return -1;
+        if (out == &step_data_dry) {
+            /* checking only: the size is valid, the payload is not needed */
+            *len = n;
+            *next = i + 2;
+            return 0;
+        }
         *out = malloc(n);
         if (*out == NULL)
             return -1;
@@ -379,12 +388,14 @@ static int step_data(const scn_line *l, int i, uint8_t **out, size_t *len, int *
         *next = i + 2;
         return 0;
     }
+    *len = l->argl[i];
+    *next = i + 1;
+    if (out == &step_data_dry)
+        return *len > 0 ? 0 : -1;
     *out = malloc(l->argl[i] > 0 ? l->argl[i] : 1);
     if (*out == NULL)
         return -1;
     memcpy(*out, l->argv[i], l->argl[i]);
-    *len = l->argl[i];
-    *next = i + 1;
     return *len > 0 ? 0 : -1;
 }
 
@@ -426,7 +437,7 @@ static rig_status step_send(rig_state *st, const scn_line *l)
     size_t len = 0;
     int next = 0, want = 0;
     SIDE(side, 1);
-    NEED(step_data(l, 2, &data, &len, &next) == 0,
+    NEED(step_data(l, 2, st->dry ? &step_data_dry : &data, &len, &next) == 0,
          "send takes <side> \"text\" or <side> <n> bytes");
     if (next < l->argc) {
         if (!(strcmp(l->argv[next], "fails") == 0 && next + 2 == l->argc &&
@@ -467,7 +478,7 @@ static rig_status step_recv(rig_state *st, const scn_line *l)
     size_t len = 0;
     int next = 0, flags = 0;
     size_t into = 0;
-    NEED(step_data(l, 2, &data, &len, &next) == 0, "recv: bad data");
+    NEED(step_data(l, 2, st->dry ? &step_data_dry : &data, &len, &next) == 0, "recv: bad data");
     for (int i = next; i < l->argc; i++) {
         if (strcmp(l->argv[i], "peek") == 0) {
             flags |= TLSRIG_MSG_PEEK;
@@ -686,7 +697,7 @@ static rig_status step_early(rig_state *st, const scn_line *l)
     NEED(l->argc >= 4 && (strcmp(l->argv[1], "send") == 0 || strcmp(l->argv[1], "recv") == 0),
          "early-data takes send|recv <side> \"text\"");
     SIDE(side, 2);
-    NEED(step_data(l, 3, &data, &len, &next) == 0 && next == l->argc,
+    NEED(step_data(l, 3, st->dry ? &step_data_dry : &data, &len, &next) == 0 && next == l->argc,
          "early-data %s <side> takes the data", l->argv[1]);
     if (st->dry) {
         free(data);
@@ -833,10 +844,8 @@ static rig_status run(const scn *s, const rig_options *opt, rig_result *res, int
             have_client = 1;
     }
     if (!have_client || !have_server) {
-        rs = rig__invalid(&st, s->n_peers > 0 ? NULL : NULL,
-                          "a scenario needs a client peer and a server peer");
-        res->fail_line = 0;
-        return rs;
+        const scn_line *where = s->n_steps > 0 ? &s->steps[0] : NULL;
+        return rig__invalid(&st, where, "a scenario needs a client peer and a server peer");
     }
     if (!dry && tlsrig_deterministic(s->seed) < 0) {
         snprintf(res->message, sizeof(res->message), "cannot enter deterministic mode");
@@ -878,9 +887,8 @@ static rig_status run(const scn *s, const rig_options *opt, rig_result *res, int
     for (size_t i = 0; i < st.n_sessions; i++)
         tlsrig_session_free(st.sessions[i].sess);
     rig__peers_cleanup(&st);
-    if (!dry) {
-        tlsrig_deterministic_off();
-    }
+    /* Deterministic mode stays on: the next rig_run restarts the same source in place, which
+     * is far cheaper than building a new one (see rig.h). */
     res->status = rs;
     return rs;
 }
@@ -912,4 +920,13 @@ void rig_result_cleanup(rig_result *res)
     res->n_chunks = 0;
     res->keylog = NULL;
     res->keylog_len = 0;
+}
+
+int rig_prepare(void)
+{
+    tlsrig_ctx *ctx = NULL;
+    if (tlsrig_deterministic(0) < 0 || tlsrig_ctx_new(TLSRIG_TLS_METHOD, &ctx, NULL) < 0)
+        return -1;
+    tlsrig_ctx_free(ctx);
+    return 0;
 }

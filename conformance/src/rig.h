@@ -63,6 +63,12 @@ rig_status rig_run(const scn *s, const rig_options *opt, rig_result *res);
 
 void rig_result_cleanup(rig_result *res);
 
+/* rig_prepare enters deterministic mode and warms OpenSSL's algorithm caches once, so that
+ * scenarios run afterwards (in this process or in processes forked from it) start from a
+ * warm deterministic source instead of building a new one each. rig_run leaves the process
+ * in deterministic mode; tlsrig_deterministic_off() leaves it. Returns 0 or -1. */
+int rig_prepare(void);
+
 /* rig_step_names / rig_setting_names: NULL-terminated lists of the known words, for
  * suggestions and documentation. */
 extern const char *const rig_step_names[];

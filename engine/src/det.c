@@ -23,14 +23,19 @@
 #define DET_MAX_REQUEST ((size_t)1 << 16)
 
 /* Provider context: one per activation, i.e. one per deterministic libctx. */
+struct det_drbg_st;
+
 typedef struct {
-    uint64_t seed;                   /* written once, before the first DRBG instance exists */
+    uint64_t seed;                   /* set before the first draw; changed only by reseed */
     atomic_uint_fast64_t next_index; /* creation index of the next DRBG instance */
+    CRYPTO_RWLOCK *lock;             /* guards |live| */
+    struct det_drbg_st *live;        /* every instance, so a reseed can restart them all */
 } det_prov;
 
 /* One DRBG instance: a ChaCha20 keystream keyed by (seed, creation index, generation). */
-typedef struct {
+typedef struct det_drbg_st {
     det_prov *prov;
+    struct det_drbg_st *next_live;
     uint64_t index;
     uint32_t generation; /* bumped per instantiate so a re-instantiated DRBG never replays */
     uint32_t key[8];
@@ -149,6 +154,11 @@ static void *det_newctx(void *provctx, void *parent, const OSSL_DISPATCH *parent
     d->prov = prov;
     d->index = atomic_fetch_add(&prov->next_index, 1);
     d->state = EVP_RAND_STATE_UNINITIALISED;
+    if (CRYPTO_THREAD_write_lock(prov->lock)) {
+        d->next_live = prov->live;
+        prov->live = d;
+        CRYPTO_THREAD_unlock(prov->lock);
+    }
     return d;
 }
 
@@ -158,6 +168,14 @@ static void det_freectx(void *vctx)
 
     if (d == NULL)
         return;
+    if (CRYPTO_THREAD_write_lock(d->prov->lock)) {
+        for (det_drbg **pp = &d->prov->live; *pp != NULL; pp = &(*pp)->next_live)
+            if (*pp == d) {
+                *pp = d->next_live;
+                break;
+            }
+        CRYPTO_THREAD_unlock(d->prov->lock);
+    }
     CRYPTO_THREAD_lock_free(d->lock);
     OPENSSL_clear_free(d, sizeof(*d));
 }
@@ -315,7 +333,10 @@ static const OSSL_ALGORITHM *det_query_operation(void *provctx, int operation_id
 
 static void det_teardown(void *provctx)
 {
-    OPENSSL_clear_free(provctx, sizeof(det_prov));
+    det_prov *prov = provctx;
+
+    CRYPTO_THREAD_lock_free(prov->lock);
+    OPENSSL_clear_free(prov, sizeof(*prov));
 }
 
 static int det_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
@@ -333,6 +354,10 @@ static int det_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH
      * into this context right after activation, before any DRBG instance exists. */
     if ((prov = OPENSSL_zalloc(sizeof(*prov))) == NULL)
         return 0;
+    if ((prov->lock = CRYPTO_THREAD_lock_new()) == NULL) {
+        OPENSSL_free(prov);
+        return 0;
+    }
     atomic_init(&prov->next_index, 0);
     *out = provider_functions;
     *provctx = prov;
@@ -383,6 +408,12 @@ OSSL_LIB_CTX *tlsrig__det_libctx_new(uint64_t seed)
         goto cleanup;
     }
     prov->seed = seed;
+    /* Create this thread's three DRBGs now, in a fixed order, so each one's stream index does
+     * not depend on which kind of random bytes the first caller happens to draw; that is what
+     * lets tlsrig__det_libctx_reseed() make a used libctx behave exactly like a fresh one. */
+    if (RAND_get0_primary(libctx) == NULL || RAND_get0_public(libctx) == NULL ||
+        RAND_get0_private(libctx) == NULL)
+        goto cleanup;
     result = libctx;
     libctx = NULL;
 
@@ -392,4 +423,26 @@ cleanup:
     BIO_free(bio);
     OSSL_LIB_CTX_free(libctx);
     return result;
+}
+
+int tlsrig__det_libctx_reseed(OSSL_LIB_CTX *libctx, uint64_t seed)
+{
+    EVP_RAND *rand = EVP_RAND_fetch(libctx, DET_ALGORITHM, DET_PROPQ);
+    det_prov *prov = rand != NULL ? OSSL_PROVIDER_get0_provider_ctx(EVP_RAND_get0_provider(rand))
+                                  : NULL;
+    int ok = 0;
+
+    if (prov == NULL || !CRYPTO_THREAD_write_lock(prov->lock))
+        goto cleanup;
+    prov->seed = seed;
+    /* Each instance restarts as if just instantiated: generation 0 of (seed, index). */
+    for (det_drbg *d = prov->live; d != NULL; d = d->next_live) {
+        d->generation = 0;
+        det_rekey(d);
+    }
+    CRYPTO_THREAD_unlock(prov->lock);
+    ok = 1;
+cleanup:
+    EVP_RAND_free(rand);
+    return ok;
 }

@@ -12,6 +12,12 @@
  * and the order of draws. Returns NULL on failure (OpenSSL error queue has the reason). */
 OSSL_LIB_CTX *tlsrig__det_libctx_new(uint64_t seed);
 
+/* Restart every DRBG of a libctx made by tlsrig__det_libctx_new from |seed|, so that what it
+ * draws from now on is what a fresh libctx with that seed would draw (on the thread that
+ * created it). Much cheaper than a new libctx, whose algorithm caches start cold. Returns 1
+ * or 0 on failure. */
+int tlsrig__det_libctx_reseed(OSSL_LIB_CTX *libctx, uint64_t seed);
+
 /* Virtual clock. */
 int tlsrig__clock_is_virtual(void);
 /* on=1: virtual clock at `start` seconds since epoch; on=0 back to real time */

@@ -50,12 +50,19 @@ tlsrig_det *tlsrig__det_default(void)
 
 int tlsrig_deterministic(uint64_t seed)
 {
-    tlsrig_det *det = NULL;
-    int rc = tlsrig_det_new(seed, &det);
-    if (rc < 0)
-        return rc;
-    tlsrig_det_free(default_det);
-    default_det = det;
+    /* When no context still uses the current default source, restart it in place: a fresh
+     * library context costs milliseconds of cold algorithm fetches per scenario. */
+    if (default_det != NULL && default_det->refs == 1 &&
+        tlsrig__det_libctx_reseed(default_det->libctx, seed)) {
+        default_det->seed = seed;
+    } else {
+        tlsrig_det *det = NULL;
+        int rc = tlsrig_det_new(seed, &det);
+        if (rc < 0)
+            return rc;
+        tlsrig_det_free(default_det);
+        default_det = det;
+    }
     tlsrig__clock_set_virtual(1, TLSRIG_CLOCK_EPOCH);
     return 0;
 }

@@ -691,7 +691,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: tlsrig-bench PKI_DIR [--quick] [--verbose] [--scenario NAME] "
                     "[--only engine|raw]\n"
-                    "  PKI_DIR          the test PKI (scripts/gen-pki.sh output, e.g. build/pki)\n"
+                    "  PKI_DIR          the test PKI (the committed pki/ folder)\n"
                     "  --quick          few short samples: a smoke run, not a measurement\n"
                     "  --verbose        print every sample\n"
                     "  --scenario NAME  run one scenario only\n"

@@ -817,7 +817,7 @@ out:
 static void usage(void)
 {
     fprintf(stderr, "usage: tlsrig-selfcheck PKI_DIR\n"
-                    "  PKI_DIR  the test PKI (scripts/gen-pki.sh output, e.g. build/pki)\n");
+                    "  PKI_DIR  the test PKI (the committed pki/ folder)\n");
 }
 
 int main(int argc, char **argv)
