@@ -153,7 +153,7 @@ test-all: $(TEST_BINS) $(ASAN_TESTS) $(RIG_TESTS) $(ASAN_RIG_TESTS) $(TLSRIG_BIN
 	    || { cat $(BUILD)/asan-suite.log; exit 1; }
 	@tail -n 1 $(BUILD)/asan-suite.log
 	@echo "== pytest"
-	@TLSRIG_PKI=$(PKI) $(PYTHON) -m pytest -q -p no:cacheprovider -n 2 conformance
+	@TLSRIG_PKI=$(PKI) $(PYTHON) -m pytest -q -n 2 conformance
 
 test-plain: $(TEST_BINS)
 	@TLSRIG_PKI=$(PKI) scripts/run-tests.sh plain $(TEST_BINS)
