@@ -40,6 +40,14 @@ ASAN_RIG_A := $(BUILD)/asan/lib/librig.a
 ASAN_RIG_TESTS := $(RIG_TEST_SRCS:conformance/tests/%.c=$(BUILD)/asan/tests/rig_%)
 ASAN_TLSRIG_BIN := $(BUILD)/asan/bin/tlsrig
 SCENARIOS  := conformance/scenarios
+TRANSCRIPTS := $(sort $(wildcard conformance/transcripts/*.tls))
+# The scenarios whose recorded transcripts are kept as regressions (make transcripts).
+TRANSCRIPT_SOURCES := $(addprefix $(SCENARIOS)/,handshake/keytype.scn handshake/version-same.scn \
+    handshake/group-tls12-dhe-ffdhe2048.scn session/session-tls12-session-id.scn \
+    session/session-tls13-ticket.scn renegotiation/renegotiation-client-initiated.scn \
+    renegotiation/renegotiation-server-initiated.scn keyupdate/keyupdate-both-sides.scn \
+    clientauth/clientauth-required.scn earlydata/earlydata-accepted.scn alpn/alpn-agree.scn \
+    ocsp/ocsp-stapled.scn pha/pha-request.scn shutdown/shutdown-bidirectional.scn)
 
 LIB_A  := $(BUILD)/lib/libtlsrig.a
 LIB_SO := $(BUILD)/lib/libtlsrig.so
@@ -47,7 +55,7 @@ ASAN_LIB := $(BUILD)/asan/lib/libtlsrig.a
 
 TOOLS := $(BUILD)/bin/tlsrig-selfcheck $(BUILD)/bin/tlsrig-bench
 
-.PHONY: all lib test test-plain test-asan deps pki-regen conformance bench fuzz coverage format \
+.PHONY: all lib test test-plain test-asan deps pki-regen transcripts conformance bench fuzz coverage format \
         format-check clean help
 
 all: lib $(TOOLS)
@@ -139,7 +147,7 @@ $(BUILD)/asan/tests/%: engine/tests/%.c $(TEST_HELPERS) engine/tests/harness.h $
 	    -o $@ $(ASAN_LIB) -lcmocka $(LDLIBS_SSL)
 
 test: deps
-	@$(MAKE) --no-print-directory test-all
+	@$(MAKE) --no-print-directory -j$(shell nproc) test-all
 
 # Unit tests (engine and conformance modules) plain and sanitized, the scenario suite under
 # the sanitized runner, then the pytest collection of the suite and the runner's CLI tests.
@@ -152,6 +160,10 @@ test-all: $(TEST_BINS) $(ASAN_TESTS) $(RIG_TESTS) $(ASAN_RIG_TESTS) $(TLSRIG_BIN
 	    --pcap-dir $(BUILD)/conformance-failures $(SCENARIOS) > $(BUILD)/asan-suite.log 2>&1 \
 	    || { cat $(BUILD)/asan-suite.log; exit 1; }
 	@tail -n 1 $(BUILD)/asan-suite.log
+	@echo "== recorded transcripts replayed byte for byte"
+	@$(TLSRIG_BIN) replay --pki $(PKI) $(TRANSCRIPTS) > $(BUILD)/replay.log 2>&1 \
+	    || { cat $(BUILD)/replay.log; exit 1; }
+	@tail -n 1 $(BUILD)/replay.log
 	@echo "== pytest"
 	@TLSRIG_PKI=$(PKI) $(PYTHON) -m pytest -q -n 2 conformance
 
@@ -170,6 +182,13 @@ $(BUILD)/bin/tlsrig-%: engine/tools/%.c $(LIB_A) $(wildcard engine/tools/*.h)
 conformance: deps
 	@$(MAKE) --no-print-directory $(TLSRIG_BIN)
 	$(TLSRIG_BIN) run --pki $(PKI) -j 2 $(SCENARIOS)
+
+# Re-record the regression transcripts (after a deliberate change of the wire bytes: a new
+# OpenSSL, a new PKI). Review the diff before committing it.
+transcripts: $(TLSRIG_BIN)
+	rm -rf $(BUILD)/transcripts && mkdir -p $(BUILD)/transcripts
+	$(TLSRIG_BIN) record --pki $(PKI) -o $(BUILD)/transcripts $(TRANSCRIPT_SOURCES)
+	rm -f conformance/transcripts/*.tls && cp $(BUILD)/transcripts/*.tls conformance/transcripts/
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bin/tlsrig-bench $(TLSRIG_BIN)

@@ -132,9 +132,12 @@ static rig_side *other(rig_state *st, rig_side *side)
     return side == &st->client ? &st->server : &st->client;
 }
 
-/* Remember a side's failure for `expect error`; want-read/write are not failures. */
+/* Remember a side's failure for `expect error`; want-read/write are not failures, but an
+ * explicit step that ended in one can be checked with `expect error <side> want-read`. */
 static int note(rig_side *side, int rc)
 {
+    if (rc == TLSRIG_ERR_WANT_READ || rc == TLSRIG_ERR_WANT_WRITE)
+        side->last_want = rc;
     if (rc < 0 && rc != TLSRIG_ERR_WANT_READ && rc != TLSRIG_ERR_WANT_WRITE) {
         side->last_err = rc;
         snprintf(side->last_msg, sizeof(side->last_msg), "%s",
@@ -241,6 +244,11 @@ static long pump(rig_state *st)
 
 /* ---- the handshake driver ---- */
 
+static int hard(int rc)
+{
+    return rc < 0 && rc != TLSRIG_ERR_WANT_READ && rc != TLSRIG_ERR_WANT_WRITE;
+}
+
 static int in_progress(rig_side *side)
 {
     SSL *ssl = tlsrig_conn_get0_ssl(side->conn);
@@ -285,16 +293,11 @@ static int drive(rig_side *side)
         rc = tlsrig_conn_do_handshake(side->conn);
         if (rc == 0)
             side->done = 1;
-        return note(side, rc);
+        return hard(rc) ? note(side, rc) : rc;
     }
     uint8_t b;
     rc = tlsrig_conn_recv(side->conn, &b, 1, TLSRIG_MSG_PEEK);
-    return note(side, rc > 0 ? 0 : rc);
-}
-
-static int hard(int rc)
-{
-    return rc < 0 && rc != TLSRIG_ERR_WANT_READ && rc != TLSRIG_ERR_WANT_WRITE;
+    return hard(rc) ? note(side, rc) : 0;
 }
 
 /* Drive both sides until both finished, one failed, or nothing moves. Returns 0 when both

@@ -53,6 +53,7 @@ typedef struct rig_side {
     int done;          /* this side finished its handshake (drive() switches to reading) */
     int closed;        /* this side closed its transport (close step) */
     int last_err;      /* last hard error (not want-read/write), 0 if none */
+    int last_want;     /* last want-read/want-write of an explicit step, 0 if none */
     char last_msg[256];
     struct {
         int sent, level, desc;

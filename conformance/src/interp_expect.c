@@ -160,6 +160,13 @@ rig_status rig__expect(rig_state *st, const scn_line *l, int dry)
         NEED(want < 0, "unknown error class '%s'", l->argv[3]);
         if (dry)
             return RIG_PASS;
+        if (want == TLSRIG_ERR_WANT_READ || want == TLSRIG_ERR_WANT_WRITE) {
+            if (side->last_want != want)
+                return rig__fail(st, "expected the last step on %s to stop with %s, got %s",
+                                 side->peer->decl->name, l->argv[3],
+                                 side->last_want ? rig__err_word(side->last_want) : "none");
+            return RIG_PASS;
+        }
         if (side->last_err != want)
             return rig__fail(st, "expected the last error of %s to be %s, got %s%s%s",
                              side->peer->decl->name, l->argv[3],

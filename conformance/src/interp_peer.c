@@ -698,12 +698,24 @@ static rig_status setup_peer(rig_state *st, rig_peer *p, int dry)
         rig_peer *other = rig__peer(st, share->argv[1]);
         NEED(other != NULL && other < p, "share: no earlier peer named '%s'", share->argv[1]);
         NEED(other->is_server == p->is_server, "share: '%s' has the other role", share->argv[1]);
-        NEED(d->n_settings == 1, "a peer that shares a context takes no other setting");
         *p = *other;
         p->decl = d;
         if (!dry && p->ctx != NULL)
             tlsrig_ctx_up_ref(p->ctx);
         p->alt_ctx = NULL; /* owned by the other peer */
+        /* Only per-connection settings can differ from the shared context: the server name a
+         * client sends (RFC 6066 §3 resumption with another name needs it). */
+        p->sni[0] = '\0';
+        for (size_t i = 0; i < d->n_settings; i++) {
+            const scn_line *sl = &d->settings[i];
+            if (sl == share)
+                continue;
+            l = sl;
+            NEED(strcmp(sl->argv[0], "sni") == 0 && sl->argc == 2 && !p->is_server &&
+                     strlen(sl->argv[1]) < sizeof(p->sni),
+                 "a peer that shares a context takes only 'sni <name>' (client) besides 'share'");
+            snprintf(p->sni, sizeof(p->sni), "%s", sl->argv[1]);
+        }
         return RIG_PASS;
     }
 
@@ -730,9 +742,10 @@ static rig_status setup_peer(rig_state *st, rig_peer *p, int dry)
         if (rc < 0)
             return rig__fail(st, "peer %s: context: %s", d->name, e.message);
         tlsrig_ctx_set_observer(p->ctx, observe, NULL);
-        tlsrig_ctx_set_keylog_callback(p->ctx, keylog, st->res);
-        /* The first record of the session is the whole handshake: keep the deterministic
-         * ticket keys of this context from depending on wall time. */
+        /* OpenSSL formats every secret as hex once a keylog callback exists: only pay for
+         * it when the keys are wanted. */
+        if (st->opt->capture)
+            tlsrig_ctx_set_keylog_callback(p->ctx, keylog, st->res);
     }
 
     static const char *const order[] = {"verify", NULL};
