@@ -239,6 +239,16 @@ TLSRIG_MUST_CHECK int tlsrig_det_new(uint64_t seed, tlsrig_det **out);
 /* tlsrig_det_free drops the caller's reference. NULL is allowed. */
 void tlsrig_det_free(tlsrig_det *det);
 
+/* tlsrig_det_reseed restarts |det|'s generator from |seed| in place: what contexts on it draw
+ * from now on is what they would draw from a new det with that seed (on the thread that
+ * created it). It costs microseconds where tlsrig_det_new costs milliseconds, so a fuzz
+ * target can restart per input while keeping its contexts. Returns 0 or TLSRIG_ERR_SSL. */
+TLSRIG_MUST_CHECK int tlsrig_det_reseed(tlsrig_det *det, uint64_t seed);
+
+/* tlsrig_det_default returns the source installed by tlsrig_deterministic (borrowed), or
+ * NULL when deterministic mode is off. */
+tlsrig_det *tlsrig_det_default(void);
+
 /* tlsrig_deterministic switches the process into deterministic mode: it installs a fresh
  * tlsrig_det seeded with |seed| as the default for every later tlsrig_ctx_new, and starts the
  * virtual clock at TLSRIG_CLOCK_EPOCH. Calling it again with the same seed restarts both, so

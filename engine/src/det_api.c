@@ -48,6 +48,21 @@ tlsrig_det *tlsrig__det_default(void)
     return default_det;
 }
 
+tlsrig_det *tlsrig_det_default(void)
+{
+    return default_det;
+}
+
+int tlsrig_det_reseed(tlsrig_det *det, uint64_t seed)
+{
+    if (det == NULL)
+        return TLSRIG_ERR_INVALID_ARGUMENT;
+    if (!tlsrig__det_libctx_reseed(det->libctx, seed))
+        return TLSRIG_ERR_SSL;
+    det->seed = seed;
+    return 0;
+}
+
 int tlsrig_deterministic(uint64_t seed)
 {
     /* When no context still uses the current default source, restart it in place: a fresh

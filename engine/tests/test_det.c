@@ -337,6 +337,40 @@ static void det_shared_source_matches_mode(void **state)
     tlsrig_clock_real();
 }
 
+static void det_reseed_matches_fresh(void **state)
+{
+    (void)state;
+    /* A det restarted with tlsrig_det_reseed must draw what a new det with that seed draws,
+     * even after it has been used under another seed. */
+    capture fresh, reseeded, other;
+    tlsrig_clock_set(TLSRIG_CLOCK_EPOCH);
+    source src = {1, NULL, NULL};
+    assert_int_equal(tlsrig_det_new(21, &src.client), 0);
+    src.server = src.client;
+    run(TLS13_P256, &src, &fresh);
+    tlsrig_det_free(src.client);
+
+    tlsrig_clock_set(TLSRIG_CLOCK_EPOCH);
+    assert_int_equal(tlsrig_det_new(99, &src.client), 0);
+    src.server = src.client;
+    run(TLS13_P256, &src, &other);
+    assert_int_equal(tlsrig_det_reseed(src.client, 21), 0);
+    tlsrig_clock_set(TLSRIG_CLOCK_EPOCH);
+    run(TLS13_P256, &src, &reseeded);
+    tlsrig_det_free(src.client);
+
+    expect_same(&fresh, &reseeded, "det_new(21) vs det_new(99) used then reseeded to 21");
+    expect_different(&fresh, &other, "seed 21 vs seed 99");
+    assert_int_equal(tlsrig_det_reseed(NULL, 1), TLSRIG_ERR_INVALID_ARGUMENT);
+    assert_null(tlsrig_det_default());
+    assert_int_equal(tlsrig_deterministic(5), 0);
+    assert_non_null(tlsrig_det_default());
+    capture_free(&other);
+    capture_free(&reseeded);
+    capture_free(&fresh);
+    tlsrig_clock_real();
+}
+
 static void det_new_ex_null_is_random(void **state)
 {
     (void)state;
@@ -514,6 +548,7 @@ int main(void)
         cmocka_unit_test_teardown(det_existing_contexts_keep_source, teardown_det),
         cmocka_unit_test_teardown(det_restart, teardown_det),
         cmocka_unit_test_teardown(det_per_context, teardown_det),
+        cmocka_unit_test_teardown(det_reseed_matches_fresh, teardown_det),
         cmocka_unit_test_teardown(det_shared_source_matches_mode, teardown_det),
         cmocka_unit_test_teardown(det_new_ex_null_is_random, teardown_det),
         cmocka_unit_test_teardown(det_new_arguments, teardown_det),
