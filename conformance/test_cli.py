@@ -444,6 +444,64 @@ def test_crashing_scenario_does_not_stop_the_others(tlsrig, scn, tmp_path):
     assert summary(out) == (1, 0, 0, 1)
 
 
+def test_crash_in_the_middle_of_a_batch(tlsrig, scn, tmp_path):
+    """One worker process runs many scenarios: its death costs only the scenario it was
+    running, the verdicts it already sent stand, and a new worker runs the rest."""
+    paths = [scn("a-ok", PASS_SCN), scn("b-slow", SLOW_SCN), scn("c-ok", PASS_SCN), scn("d-wrong", FAIL_SCN)]
+    proc = subprocess.Popen(
+        [tlsrig, "run", "--pcap-dir", tmp_path / "pcap", "--timeout", "60", *paths],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # a-ok's line comes out once it is done, and by then its worker has b-slow.
+        first = proc.stdout.readline()
+        assert first == "PASS a-ok\n", first
+        kids = children_of(proc.pid)
+        assert len(kids) == 1, kids
+        os.kill(kids[0], signal.SIGSEGV)
+        rest, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1, first + rest + err
+    lines = result_lines(first + rest)
+    assert lines[0] == "PASS a-ok"
+    assert re.match(
+        rf"^ERROR b-slow: (crashed: signal {int(signal.SIGSEGV)} \(Segmentation fault\)$"
+        r"|exited with status \d+ without a verdict$)",
+        lines[1],
+    ), lines
+    assert lines[2] == "PASS c-ok"
+    assert lines[3].startswith(f"FAIL d-wrong: {paths[3]}:8: ")
+    assert f"(capture: {tmp_path / 'pcap' / 'd-wrong.pcapng'})" in lines[3]
+    assert summary(first + rest) == (2, 1, 0, 1)
+
+
+def test_record_is_the_same_batched_or_not(run, scn, tmp_path):
+    """A scenario's bytes do not depend on the scenarios its worker ran before it:
+    recording with a process per scenario (TLSRIG_BATCH=1) gives the same files."""
+    paths = [
+        scn("a-mat", MATRIX_SCN),
+        scn("b-ok", PASS_SCN),
+        scn("c-rsa", PASS_SCN.replace("cert p256", "cert rsa")),
+        scn("d-ok", PASS_SCN),
+    ]
+    batched, single = tmp_path / "batched", tmp_path / "single"
+    p = run("record", "-o", batched, *paths)
+    assert p.returncode == 0, p.stdout + p.stderr
+    p1 = run("record", "-o", single, *paths, env=dict(os.environ, TLSRIG_BATCH="1"))
+    assert p1.returncode == 0, p1.stdout + p1.stderr
+    assert p1.stdout == p.stdout
+    names = sorted(f.name for f in batched.iterdir())
+    assert len(names) == 15 and names == sorted(f.name for f in single.iterdir())
+    for name in names:
+        assert (batched / name).read_bytes() == (single / name).read_bytes(), name
+
+
 def test_time_limit(run, scn):
     p = run("run", "--timeout", "1", scn("a-slow", SLOW_SCN), scn("b-ok", PASS_SCN))
     assert p.returncode == 1

@@ -1,14 +1,17 @@
 /*
  * main.c - tlsrig, the conformance runner: run, list, record and replay scenarios.
  *
- * Every scenario runs in a child process of its own. The engine under test may crash or
- * spin, and one scenario doing so must still leave a verdict for every other one: the
- * child sends its verdict over a pipe, the parent turns a death by signal into "crashed"
- * and kills a child that outlives --timeout. Children also give each scenario a fresh
- * process, so the deterministic mode and any state the engine keeps cannot leak from one
- * scenario into the next.
+ * Scenarios run in worker processes forked from the runner. The engine under test may crash
+ * or spin, and one scenario doing so must still leave a verdict for every other one: the
+ * parent hands a worker one scenario at a time over a socket pair, the worker sends back
+ * its verdict, and the parent turns a worker's death into "crashed" for the scenario it was
+ * running and kills a worker whose scenario outlives --timeout. A fresh worker then takes
+ * the rest. A worker runs many scenarios because a process per scenario costs more than
+ * most scenarios do (fork, copy-on-write faults, exit); each scenario still starts from its
+ * own seed, since rig_run restarts the deterministic source and the virtual clock and frees
+ * every context it made.
  *
- * Results are printed sorted by id whatever order the children finish in, so -j N prints
+ * Results are printed sorted by id whatever order the workers finish in, so -j N prints
  * exactly what -j 1 prints.
  *
  * Exit status: 0 all passed (expected failures included), 1 a scenario failed, passed
@@ -19,7 +22,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -40,6 +43,22 @@
 #include "rig.h"
 #include "scn.h"
 #include "transcript.h"
+
+/* Sanitized builds check the workers for leaks themselves (see worker_main). */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
+#define TLSRIG_LSAN 1
+#endif
+#endif
+#if !defined(TLSRIG_LSAN) && defined(__SANITIZE_ADDRESS__)
+#define TLSRIG_LSAN 1
+#endif
+#ifndef TLSRIG_LSAN
+#define TLSRIG_LSAN 0
+#endif
+#if TLSRIG_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
 
 #define PROG "tlsrig"
 
@@ -54,6 +73,11 @@ enum {
 #define DEFAULT_PKI "pki"
 #define DEFAULT_PCAP_DIR "build/conformance-failures"
 #define MAX_JOBS 1024
+
+/* Not in the usage text: the most scenarios one worker process runs before a fresh one
+ * takes over (0: no limit, the default; replay defaults to 1). 1 gives every scenario a
+ * process of its own, which is how to check that batching changes no verdict or byte. */
+#define BATCH_ENV "TLSRIG_BATCH"
 
 /* The interpreter's own wall-clock limit is set below the kill deadline, so a scenario that
  * is merely slow fails with the line it was on rather than a bare "timed out". */
@@ -196,7 +220,7 @@ static void sanitize_id(const char *id, char *out, size_t outlen)
     out[n] = '\0';
 }
 
-/* mkdir_p creates |dir| and its parents; an existing folder is fine (children racing to
+/* mkdir_p creates |dir| and its parents; an existing folder is fine (workers racing to
  * create the capture folder all succeed). */
 static int mkdir_p(const char *dir, char *err, size_t errlen)
 {
@@ -337,6 +361,7 @@ typedef struct options {
     const char *pcap_dir;
     const char *outdir;
     double timeout;
+    long batch; /* see BATCH_ENV */
     const char **paths;
     size_t n_paths;
 } options;
@@ -567,6 +592,18 @@ static int parse_args(int argc, char **argv, options *o)
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         o->jobs = cpus > 0 ? (cpus < MAX_JOBS ? cpus : MAX_JOBS) : 1;
     }
+    /* replay is the reference for the wire bytes: each transcript gets a process of its
+     * own unless asked otherwise, so it does not depend on the batching it checks. */
+    o->batch = o->cmd == CMD_REPLAY ? 1 : 0;
+    const char *batch = getenv(BATCH_ENV);
+    if (batch != NULL && batch[0] != '\0') {
+        double num = 0;
+        if (parse_number(BATCH_ENV, batch, &num) != 0)
+            return EXIT_USAGE;
+        if (num != (double)(long)num)
+            return usage_error("%s: '%s' is not a whole number", BATCH_ENV, batch);
+        o->batch = (long)num;
+    }
     return 0;
 }
 
@@ -638,10 +675,11 @@ static int collect_paths(const options *o, const char *ext, strvec *out)
 
 /* ---- jobs ---- */
 
-/* What a child sends back. Fixed size, so the parent knows where one message ends. */
+/* What a worker sends back. Fixed size, so the parent knows where one message ends. */
 typedef enum msg_kind {
     MSG_VERDICT = 'V', /* status: rig_status of the run */
     MSG_CAPTURE = 'C', /* status: 0 written, 1 written but the capture run differed, -1 not */
+    MSG_DONE = 'D',    /* the scenario is over: the worker waits for the next one */
 } msg_kind;
 
 typedef struct wire_msg {
@@ -667,12 +705,8 @@ typedef struct job {
     char pcap[PATH_TEXT];
     double seconds;
 
-    /* while its child runs */
-    pid_t pid;
-    int fd;
+    /* while a worker runs it */
     double started;
-    wire_msg in;
-    size_t got;
     int have_verdict;
     wire_msg verdict;
     int have_capture;
@@ -686,7 +720,27 @@ typedef struct runner {
     const char *outdir;
     double timeout;
     long jobs;
+    long batch; /* scenarios one worker process runs before it is replaced; 0: no limit */
 } runner;
+
+/* A worker process: it runs the scenarios it is handed, one at a time. */
+typedef struct worker {
+    pid_t pid;    /* 0: no process in this slot */
+    int fd;       /* the parent's end of the socket pair; -1 once the worker closed it */
+    long cur;     /* the job it is running, -1 when idle */
+    long ran;     /* jobs handed to it */
+    double since; /* when it was handed |cur|, or when it closed its end while idle */
+    wire_msg in;
+    size_t got;
+} worker;
+
+/* The parent's side of the workers: their slots and what poll needs. */
+typedef struct pool {
+    worker *ws;
+    size_t n_ws;
+    struct pollfd *pfd;
+    size_t *owner; /* the slot of each pfd entry */
+} pool;
 
 static void job_set(job *j, report_kind kind, int exit_code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -710,7 +764,6 @@ static job *malformed_job(job *j, const char *label, const char *file, const cha
     j->label = label;
     j->file = file;
     j->stem = stem;
-    j->fd = -1;
     job_set(j, REPORT_ERROR, EXIT_USAGE, "%s", message);
     return j;
 }
@@ -861,67 +914,137 @@ static void child_main(const runner *r, const job *j, int fd)
     }
 }
 
-static int start_job(const runner *r, job *j)
+/* read_index reads the next job index the parent hands over. Returns 1, 0 at the end of
+ * the stream (no more work), or -1. */
+static int read_index(int fd, size_t *idx)
 {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) {
-        job_set(j, REPORT_ERROR, EXIT_INTERNAL, "cannot create a pipe: %s", strerror(errno));
+    char *p = (char *)idx;
+    size_t got = 0;
+    while (got < sizeof(*idx)) {
+        ssize_t k = read(fd, p + got, sizeof(*idx) - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k == 0 && got == 0)
+            return 0;
+        if (k <= 0)
+            return -1;
+        got += (size_t)k;
+    }
+    return 1;
+}
+
+/* worker_main runs the jobs the parent hands over |fd|, one at a time, until the parent
+ * closes its end. A job is not affected by the ones run before it in the same process:
+ * rig_run restarts the deterministic source and the virtual clock from the scenario's own
+ * seed and frees every context it made. */
+static void worker_main(const runner *r, const job *jobs, size_t n, int fd)
+{
+    size_t idx = 0;
+    int rc;
+    while ((rc = read_index(fd, &idx)) > 0) {
+        if (idx >= n)
+            _exit(EXIT_INTERNAL);
+        child_main(r, &jobs[idx], fd);
+        child_send(fd, MSG_DONE, 0, 0, NULL);
+    }
+    if (rc < 0)
+        _exit(EXIT_INTERNAL);
+#if TLSRIG_LSAN
+    /* _exit skips the exit-time leak check, and the scenarios run here, not in the parent:
+     * a leak that would grow over a batch must still fail a sanitized run. */
+    if (__lsan_do_recoverable_leak_check() != 0)
+        _exit(EXIT_INTERNAL);
+#endif
+    /* _exit: the parent's atexit handlers and stdio buffers are not the worker's. */
+    _exit(0);
+}
+
+/* worker_start forks a worker into the empty slot |w| of |pl|. Returns 0, or -1 with a
+ * message. */
+static int worker_start(const runner *r, const job *jobs, size_t n, pool *pl, worker *w,
+                        char *err, size_t errlen)
+{
+    int sv[2];
+    /* A socket pair rather than pipes: the parent's sends to a worker that has died must
+     * fail with EPIPE (MSG_NOSIGNAL), not raise SIGPIPE in the runner. */
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        truncate_into(err, errlen, "cannot create a socket pair: %s", strerror(errno));
         return -1;
     }
-    /* Unwritten output would otherwise be copied into the child and could appear twice. */
+    /* Unwritten output would otherwise be copied into the worker and could appear twice. */
     fflush(stdout);
     fflush(stderr);
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
-        job_set(j, REPORT_ERROR, EXIT_INTERNAL, "cannot start a process: %s", strerror(errno));
-        close(p[0]);
-        close(p[1]);
+        truncate_into(err, errlen, "cannot start a process: %s", strerror(errno));
+        close(sv[0]);
+        close(sv[1]);
         return -1;
     }
     if (pid == 0) {
-        close(p[0]);
-        /* A runner killed from outside cannot kill its children any more, and a hung
-         * child that never writes would never see the broken pipe: tie it to the runner. */
+        close(sv[0]);
+        /* A copy of another worker's channel held here would keep that worker from seeing
+         * the end of its work when the parent closes its end. The rest of the pool is the
+         * parent's too: dropped, so the leak check at the end of the worker sees only what
+         * the scenarios left. */
+        for (size_t k = 0; k < pl->n_ws; k++) {
+            if (pl->ws[k].pid > 0 && pl->ws[k].fd >= 0)
+                close(pl->ws[k].fd);
+        }
+        free(pl->ws);
+        free(pl->pfd);
+        free(pl->owner);
+        memset(pl, 0, sizeof(*pl));
+        /* A runner killed from outside cannot kill its workers any more, and a hung worker
+         * that never writes would never see the broken channel: tie it to the runner. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
             _exit(EXIT_INTERNAL);
-        child_main(r, j, p[1]);
-        /* _exit: the parent's atexit handlers and stdio buffers are not the child's. */
-        _exit(0);
+        worker_main(r, jobs, n, sv[1]);
     }
-    close(p[1]);
-    j->pid = pid;
-    j->fd = p[0];
-    j->started = now();
-    j->got = 0;
+    close(sv[1]);
+    memset(w, 0, sizeof(*w));
+    w->pid = pid;
+    w->fd = sv[0];
+    w->cur = -1;
     return 0;
 }
 
-static void job_read(job *j)
+/* worker_give hands job |idx| to the idle worker |w| and starts the job's clock. Returns 0,
+ * or -1 with errno when the worker cannot be reached. */
+static int worker_give(worker *w, job *jobs, size_t idx)
 {
-    ssize_t n = read(j->fd, (char *)&j->in + j->got, sizeof(j->in) - j->got);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        return;
-    if (n <= 0) {
-        close(j->fd);
-        j->fd = -1;
-        return;
+    ssize_t k;
+    do {
+        k = send(w->fd, &idx, sizeof(idx), MSG_NOSIGNAL);
+    } while (k < 0 && errno == EINTR);
+    if (k != (ssize_t)sizeof(idx)) {
+        if (k >= 0)
+            errno = EIO;
+        return -1;
     }
-    j->got += (size_t)n;
-    if (j->got < sizeof(j->in))
-        return;
-    j->got = 0;
-    j->in.text[sizeof(j->in.text) - 1] = '\0';
-    if (j->in.kind == MSG_VERDICT && !j->have_verdict) {
-        j->verdict = j->in;
-        j->have_verdict = 1;
-    } else if (j->in.kind == MSG_CAPTURE && !j->have_capture) {
-        j->capture = j->in;
-        j->have_capture = 1;
-    }
+    w->cur = (long)idx;
+    w->ran++;
+    w->since = now();
+    jobs[idx].started = w->since;
+    return 0;
 }
 
-/* verdict_outcome turns the child's rig_status into the reported verdict. */
+/* worker_reap closes the parent's end of |w|'s channel and waits for the process, which
+ * has been killed or is on its way out. Returns the wait status; the slot keeps |cur|. */
+static int worker_reap(worker *w)
+{
+    int wstatus = 0;
+    if (w->fd >= 0) {
+        close(w->fd);
+        w->fd = -1;
+    }
+    while (waitpid(w->pid, &wstatus, 0) < 0 && errno == EINTR)
+        ;
+    return wstatus;
+}
+
+/* verdict_outcome turns the worker's rig_status into the reported verdict. */
 static void verdict_outcome(const runner *r, job *j)
 {
     const char *xfail = r->cmd == CMD_REPLAY ? NULL : j->s->xfail;
@@ -968,27 +1091,46 @@ static void describe_death(int wstatus, char *buf, size_t len)
     }
 }
 
-/* job_finish decides the verdict of a child that has ended (|timed_out|: it was killed). */
-static void job_finish(const runner *r, job *j, int wstatus, int timed_out)
+/* How a job's run came to an end. */
+typedef enum job_end {
+    END_DONE,      /* the worker said the scenario is over */
+    END_DIED,      /* the worker ended while running it */
+    END_TIMED_OUT, /* the worker was killed at the deadline */
+} job_end;
+
+static void describe_end(const runner *r, job_end how, int wstatus, char *buf, size_t len)
+{
+    switch (how) {
+    case END_DONE:
+        snprintf(buf, len, "the worker sent none");
+        break;
+    case END_TIMED_OUT:
+        snprintf(buf, len, "timed out after %g s", r->timeout);
+        break;
+    case END_DIED:
+    default:
+        describe_death(wstatus, buf, len);
+        break;
+    }
+}
+
+/* job_finish decides the verdict of a job from what its worker sent and how it ended. */
+static void job_finish(const runner *r, job *j, job_end how, int wstatus)
 {
     char death[128];
     double elapsed = now() - j->started;
-    if (j->fd >= 0) {
-        /* A last message may still be in the pipe. */
-        while (j->fd >= 0)
-            job_read(j);
+    describe_end(r, how, wstatus, death, sizeof(death));
+    if (!j->have_verdict && how == END_DONE) {
+        job_set(j, REPORT_ERROR, EXIT_INTERNAL, "the worker ended the scenario without a verdict");
+        j->seconds = elapsed;
+        return;
     }
-    j->pid = 0;
-    if (timed_out)
-        snprintf(death, sizeof(death), "timed out after %g s", r->timeout);
-    else
-        describe_death(wstatus, death, sizeof(death));
     if (!j->have_verdict) {
-        /* A child that exits without a verdict died inside the scenario: sanitizers, for
+        /* A worker that exits without a verdict died inside the scenario: sanitizers, for
          * one, report a crash and exit instead of dying by the signal. That is the
          * scenario's failure, not the runner's. */
         job_set(j, REPORT_ERROR, EXIT_FAILED, "%s%s", death,
-                timed_out || WIFSIGNALED(wstatus) ? "" : " without a verdict");
+                how == END_DIED && !WIFSIGNALED(wstatus) ? " without a verdict" : "");
         j->seconds = elapsed;
         return;
     }
@@ -1007,6 +1149,76 @@ static void job_finish(const runner *r, job *j, int wstatus, int timed_out)
     } else {
         snprintf(tail, room, " (no capture: %s)", death);
     }
+}
+
+/* worker_read takes in what |w| has sent: the verdict and capture go to its job, and the
+ * end of a scenario decides the job and leaves the worker idle. At the end of the stream
+ * (the worker is exiting) the channel is closed and the process is left to be reaped. */
+static void worker_read(const runner *r, worker *w, job *jobs)
+{
+    while (w->fd >= 0) {
+        ssize_t k = recv(w->fd, (char *)&w->in + w->got, sizeof(w->in) - w->got, MSG_DONTWAIT);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (k <= 0) {
+            close(w->fd);
+            w->fd = -1;
+            if (w->cur < 0)
+                w->since = now(); /* the deadline for exiting */
+            return;
+        }
+        w->got += (size_t)k;
+        if (w->got < sizeof(w->in))
+            continue;
+        w->got = 0;
+        w->in.text[sizeof(w->in.text) - 1] = '\0';
+        if (w->cur < 0)
+            continue; /* idle: nothing it sends can belong to a job */
+        job *j = &jobs[w->cur];
+        switch ((msg_kind)w->in.kind) {
+        case MSG_VERDICT:
+            if (!j->have_verdict) {
+                j->verdict = w->in;
+                j->have_verdict = 1;
+            }
+            break;
+        case MSG_CAPTURE:
+            if (!j->have_capture) {
+                j->capture = w->in;
+                j->have_capture = 1;
+            }
+            break;
+        case MSG_DONE:
+            job_finish(r, j, END_DONE, 0);
+            w->cur = -1;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* worker_ended settles a worker that has been reaped: the job it was running, if any,
+ * gets |how| as its end, and the slot is emptied. A worker that ends badly outside any
+ * job (a sanitizer's leak check, a kill from outside) sets |*trouble|: no scenario is to
+ * blame, but the run cannot be called clean. */
+static void worker_ended(const runner *r, worker *w, job *jobs, job_end how, int wstatus,
+                         int *trouble)
+{
+    if (w->cur >= 0) {
+        job_finish(r, &jobs[w->cur], how, wstatus);
+    } else if (how != END_DIED || !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+        char death[128];
+        describe_end(r, how, wstatus, death, sizeof(death));
+        fprintf(stderr, PROG ": worker process %d %s outside any scenario\n", (int)w->pid,
+                death);
+        *trouble = 1;
+    }
+    memset(w, 0, sizeof(*w));
+    w->fd = -1;
+    w->cur = -1;
 }
 
 /* ---- output ---- */
@@ -1037,7 +1249,7 @@ static report_item job_item(const job *j)
 }
 
 /* print_ready prints the finished jobs at the front of the sorted list, stopping at the
- * first one still running: lines come out in id order however the children finish. */
+ * first one still running: lines come out in id order however the workers finish. */
 static void print_ready(printer *pr, const job *jobs, size_t n)
 {
     while (pr->next < n && jobs[pr->next].done) {
@@ -1052,91 +1264,134 @@ static void print_ready(printer *pr, const job *jobs, size_t n)
     fflush(stdout);
 }
 
-/* run_jobs runs every job not already done, at most r->jobs at a time, printing verdicts
- * as they become printable. */
-static void run_jobs(const runner *r, job *jobs, size_t n, printer *pr)
+/* dispatch gives every idle worker the next job not yet handed out, starting workers in
+ * empty slots, and ends the idle workers that have nothing left to do or have run their
+ * share (r->batch). Jobs go out in id order, one at a time as workers free up, so -j N
+ * stays balanced however long each job takes. */
+static void dispatch(const runner *r, job *jobs, size_t n, size_t *next, pool *pl,
+                     int *trouble)
 {
-    struct pollfd *pfd = xcalloc(n, sizeof(*pfd));
-    size_t *owner = xcalloc(n, sizeof(*owner));
-    size_t next = 0, running = 0;
+    for (size_t k = 0; k < pl->n_ws; k++) {
+        worker *w = &pl->ws[k];
+        /* Empty, or idle with its channel open: a worker that closed it is exiting. */
+        while (w->cur < 0 && (w->pid == 0 || w->fd >= 0)) {
+            char err[TEXT_MAX];
+            while (*next < n && jobs[*next].done)
+                (*next)++;
+            if (w->pid > 0 && (*next == n || (r->batch > 0 && w->ran >= r->batch))) {
+                /* Closing its end tells it to exit: it is idle, so it does so at once. */
+                int wstatus = worker_reap(w);
+                worker_ended(r, w, jobs, END_DIED, wstatus, trouble);
+                continue;
+            }
+            if (*next == n)
+                break;
+            job *j = &jobs[(*next)++];
+            if (w->pid == 0 && worker_start(r, jobs, n, pl, w, err, sizeof(err)) < 0) {
+                job_set(j, REPORT_ERROR, EXIT_INTERNAL, "%s", err);
+                continue;
+            }
+            if (worker_give(w, jobs, (size_t)(j - jobs)) < 0) {
+                /* It died between jobs: that death is reported on its own, and the job
+                 * cannot be said to have run. */
+                truncate_into(err, sizeof(err), "cannot hand the scenario to a worker process: %s",
+                              strerror(errno));
+                kill(w->pid, SIGKILL);
+                int wstatus = worker_reap(w);
+                worker_ended(r, w, jobs, END_DIED, wstatus, trouble);
+                job_set(j, REPORT_ERROR, EXIT_INTERNAL, "%s", err);
+            }
+        }
+    }
+}
 
-    /* Every scenario process is forked from here: warm the deterministic source once so each
-     * child restarts it instead of building its own (several milliseconds a scenario). A
-     * failure here is not fatal: each child then builds its own. */
+/* run_jobs runs every job not already done on at most r->jobs worker processes, printing
+ * verdicts as they become printable. Returns 0, or -1 when a worker ended badly outside any
+ * job. */
+static int run_jobs(const runner *r, job *jobs, size_t n, printer *pr)
+{
+    pool pl;
+    size_t next = 0;
+    int trouble = 0;
+
+    pl.n_ws = (size_t)r->jobs < n ? (size_t)r->jobs : n;
+    pl.ws = xcalloc(pl.n_ws, sizeof(*pl.ws));
+    pl.pfd = xcalloc(pl.n_ws, sizeof(*pl.pfd));
+    pl.owner = xcalloc(pl.n_ws, sizeof(*pl.owner));
+    for (size_t k = 0; k < pl.n_ws; k++) {
+        pl.ws[k].fd = -1;
+        pl.ws[k].cur = -1;
+    }
+    /* Every worker is forked from here: warm the deterministic source once so each restarts
+     * it instead of building its own (several milliseconds). A failure here is not fatal:
+     * each worker then builds its own. */
     (void)rig_prepare();
     if (pr->tap)
         report_tap_plan(stdout, n);
     for (;;) {
-        while (running < (size_t)r->jobs && next < n) {
-            job *j = &jobs[next++];
-            if (!j->done && start_job(r, j) == 0)
-                running++;
-        }
+        dispatch(r, jobs, n, &next, &pl, &trouble);
         print_ready(pr, jobs, n);
-        if (running == 0)
-            break;
 
-        /* Wait for output, for a child that closed its pipe to be reapable, or for the
-         * nearest deadline. */
-        size_t np = 0;
+        /* Wait for output, for a worker that closed its channel to be reapable, or for the
+         * nearest deadline. With every job handed out and done, no worker is left. */
+        size_t np = 0, alive = 0;
         double wait = -1;
-        for (size_t i = 0; i < n; i++) {
-            job *j = &jobs[i];
-            if (j->pid <= 0)
+        for (size_t k = 0; k < pl.n_ws; k++) {
+            worker *w = &pl.ws[k];
+            if (w->pid <= 0)
                 continue;
-            if (j->fd >= 0) {
-                pfd[np].fd = j->fd;
-                pfd[np].events = POLLIN;
-                pfd[np].revents = 0;
-                owner[np++] = i;
+            alive++;
+            if (w->fd >= 0) {
+                pl.pfd[np].fd = w->fd;
+                pl.pfd[np].events = POLLIN;
+                pl.pfd[np].revents = 0;
+                pl.owner[np++] = k;
             } else {
-                wait = 0.0005; /* the pipe closed: the child is exiting, reap it soon */
+                wait = 0.0005; /* the channel closed: the worker is exiting, reap it soon */
             }
-            if (r->timeout > 0) {
-                double left = j->started + r->timeout - now();
+            if (r->timeout > 0 && (w->cur >= 0 || w->fd < 0)) {
+                double left = w->since + r->timeout - now();
                 if (left < 0)
                     left = 0;
                 if (wait < 0 || left < wait)
                     wait = left;
             }
         }
+        if (alive == 0)
+            break;
         /* Rounded up: waking before the deadline would only spin. */
         int ms = wait < 0 ? -1 : (int)(wait * 1000) + 1;
-        int pr_rc = poll(pfd, np, ms);
+        int pr_rc = poll(pl.pfd, np, ms);
         if (pr_rc < 0 && errno != EINTR) {
             fprintf(stderr, PROG ": poll: %s\n", strerror(errno));
             exit(EXIT_INTERNAL);
         }
         for (size_t k = 0; pr_rc > 0 && k < np; k++) {
-            if (pfd[k].revents != 0)
-                job_read(&jobs[owner[k]]);
+            if (pl.pfd[k].revents != 0)
+                worker_read(r, &pl.ws[pl.owner[k]], jobs);
         }
 
-        for (size_t i = 0; i < n; i++) {
-            job *j = &jobs[i];
+        for (size_t k = 0; k < pl.n_ws; k++) {
+            worker *w = &pl.ws[k];
             int wstatus = 0;
-            if (j->pid <= 0)
+            if (w->pid <= 0)
                 continue;
-            if (j->fd < 0 && waitpid(j->pid, &wstatus, WNOHANG) == j->pid) {
-                job_finish(r, j, wstatus, 0);
-                running--;
+            if (w->fd < 0 && waitpid(w->pid, &wstatus, WNOHANG) == w->pid) {
+                worker_ended(r, w, jobs, END_DIED, wstatus, &trouble);
                 continue;
             }
-            if (r->timeout > 0 && now() >= j->started + r->timeout) {
-                kill(j->pid, SIGKILL);
-                while (waitpid(j->pid, &wstatus, 0) < 0 && errno == EINTR)
-                    ;
-                if (j->fd >= 0) {
-                    close(j->fd);
-                    j->fd = -1;
-                }
-                job_finish(r, j, wstatus, 1);
-                running--;
+            /* Only the job's clock counts: an idle worker waiting for work has no deadline. */
+            if (r->timeout > 0 && (w->cur >= 0 || w->fd < 0) && now() >= w->since + r->timeout) {
+                kill(w->pid, SIGKILL);
+                wstatus = worker_reap(w);
+                worker_ended(r, w, jobs, END_TIMED_OUT, wstatus, &trouble);
             }
         }
     }
-    free(pfd);
-    free(owner);
+    free(pl.ws);
+    free(pl.pfd);
+    free(pl.owner);
+    return trouble ? -1 : 0;
 }
 
 /* ---- loading scenarios ---- */
@@ -1236,7 +1491,6 @@ static void load(const strvec *paths, const char *filter, loaded *l)
                 j->label = s->id;
                 j->file = s->path;
                 j->stem = s->name;
-                j->fd = -1;
             }
             rig_result_cleanup(&res);
         }
@@ -1311,9 +1565,10 @@ static void runner_init(runner *r, const options *o, const char *pki)
     r->outdir = o->outdir;
     r->timeout = o->timeout;
     r->jobs = o->jobs > 0 ? o->jobs : 1;
+    r->batch = o->batch;
 }
 
-/* cmd_run is run and record: they differ only in what the child does with a run. */
+/* cmd_run is run and record: they differ only in what the worker does with a run. */
 static int cmd_run(const options *o)
 {
     strvec paths = {0};
@@ -1347,11 +1602,11 @@ static int cmd_run(const options *o)
     runner_init(&r, o, pki);
     memset(&pr, 0, sizeof(pr));
     pr.tap = o->tap;
-    run_jobs(&r, l.jobs, l.n_jobs, &pr);
+    int trouble = run_jobs(&r, l.jobs, l.n_jobs, &pr);
     report_summary(stdout, o->tap ? "# " : "", &pr.counts);
     fflush(stdout);
     rc = worst(l.jobs, l.n_jobs);
-    if (write_reports(o, l.jobs, l.n_jobs) < 0)
+    if (write_reports(o, l.jobs, l.n_jobs) < 0 || trouble < 0)
         rc = EXIT_INTERNAL;
 cleanup:
     loaded_free(&l);
@@ -1521,14 +1776,15 @@ static int cmd_replay(const options *o)
         j->file = path;
         j->stem = s->name;
         j->tr = &in[n].tr;
-        j->fd = -1;
     }
     runner_init(&r, o, pki);
     memset(&pr, 0, sizeof(pr));
-    run_jobs(&r, jobs, n, &pr);
+    int trouble = run_jobs(&r, jobs, n, &pr);
     report_summary(stdout, "", &pr.counts);
     fflush(stdout);
     rc = worst(jobs, n);
+    if (trouble < 0)
+        rc = EXIT_INTERNAL;
 cleanup:
     for (size_t i = 0; in != NULL && i < n; i++) {
         transcript_cleanup(&in[i].tr);
