@@ -198,13 +198,14 @@ bench: deps
 fuzz coverage:
 	@echo "make $@: the fuzz targets are not part of this tree yet" >&2; exit 2
 
+FORMAT_FILES = $(wildcard engine/include/*.h engine/src/*.[ch] engine/tests/*.[ch] \
+    engine/tools/*.[ch] conformance/src/*.[ch] conformance/tests/*.[ch] fuzz/*.[ch])
+
 format:
-	clang-format -i $(wildcard engine/include/*.h engine/src/*.[ch] engine/tests/*.[ch] \
-	    engine/tools/*.[ch])
+	clang-format -i $(FORMAT_FILES)
 
 format-check:
-	clang-format --dry-run --Werror $(wildcard engine/include/*.h engine/src/*.[ch] \
-	    engine/tests/*.[ch] engine/tools/*.[ch])
+	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf $(BUILD)

@@ -14,11 +14,15 @@
 
 #include "interp.h"
 
-const char *const rig_step_names[] = {
-    "connect",   "handshake",    "pump",          "send",       "recv",
-    "renegotiate", "key-update", "request-client-cert", "shutdown", "set-shutdown",
-    "quiet-shutdown", "close",   "save-session",  "resume",     "early-data",
-    "advance",   "expect",       NULL};
+const char *const rig_step_names[] = {"connect",        "handshake",
+                                      "pump",           "send",
+                                      "recv",           "renegotiate",
+                                      "key-update",     "request-client-cert",
+                                      "shutdown",       "set-shutdown",
+                                      "quiet-shutdown", "close",
+                                      "save-session",   "resume",
+                                      "early-data",     "advance",
+                                      "expect",         NULL};
 
 double rig__now(void)
 {
@@ -32,8 +36,7 @@ rig_status rig__fail(rig_state *st, const char *fmt, ...)
     rig_result *res = st->res;
     int n = 0;
     if (st->line != NULL)
-        n = snprintf(res->message, sizeof(res->message), "%s:%d: ", st->s->path,
-                     st->line->lineno);
+        n = snprintf(res->message, sizeof(res->message), "%s:%d: ", st->s->path, st->line->lineno);
     if (n < 0 || (size_t)n >= sizeof(res->message))
         n = 0;
     va_list ap;
@@ -342,10 +345,10 @@ static int handshake(rig_state *st)
 
 /* ---- steps ---- */
 
-#define NEED(cond, ...)                                                                           \
-    do {                                                                                          \
-        if (!(cond))                                                                              \
-            return rig__invalid(st, l, __VA_ARGS__);                                              \
+#define NEED(cond, ...)                                                                            \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return rig__invalid(st, l, __VA_ARGS__);                                               \
     } while (0)
 
 static rig_side *need_side(rig_state *st, const scn_line *l, int i)
@@ -356,9 +359,9 @@ static rig_side *need_side(rig_state *st, const scn_line *l, int i)
 }
 
 /* Words naming a side must name a peer of the current connection. */
-#define SIDE(var, i)                                                                              \
-    rig_side *var = need_side(st, l, (i));                                                        \
-    NEED(var != NULL, "'%s' is not a peer of the current connection",                             \
+#define SIDE(var, i)                                                                               \
+    rig_side *var = need_side(st, l, (i));                                                         \
+    NEED(var != NULL, "'%s' is not a peer of the current connection",                              \
          (i) < l->argc ? l->argv[(i)] : "(missing)")
 
 /* Passed as |out| to step_data when only checking: no payload is built. */
@@ -407,11 +410,14 @@ static rig_status expect_rc(rig_state *st, rig_side *side, const char *what, int
     if (rc == want || (want == 1 && rc >= 0 && rc != 0))
         return RIG_PASS;
     if (rc < 0)
-        return rig__fail(st, "%s %s: expected %s, got error %s: %s", what,
-                         side->peer->decl->name, want < 0 ? rig__err_word(want) : "success",
-                         rig__err_word(rc), tlsrig_conn_last_error(side->conn)->message);
+        return rig__fail(st, "%s %s: expected %s, got error %s: %s", what, side->peer->decl->name,
+                         want < 0 ? rig__err_word(want) : "success", rig__err_word(rc),
+                         tlsrig_conn_last_error(side->conn)->message);
     return rig__fail(st, "%s %s: expected %s, got %d", what, side->peer->decl->name,
-                     want < 0 ? rig__err_word(want) : want == 0 ? "0" : "1", rc);
+                     want < 0    ? rig__err_word(want)
+                     : want == 0 ? "0"
+                                 : "1",
+                     rc);
 }
 
 /* `returns 0|1|error <class>` at word |i|; sets |*want| (default |dflt|). */
@@ -493,8 +499,7 @@ static rig_status step_recv(rig_state *st, const scn_line *l)
             }
         } else {
             free(data);
-            return rig__invalid(st, l, "recv: unexpected word '%s' (peek or into <n>)",
-                                l->argv[i]);
+            return rig__invalid(st, l, "recv: unexpected word '%s' (peek or into <n>)", l->argv[i]);
         }
     }
     if (st->dry) {
@@ -579,7 +584,8 @@ static rig_status step_renegotiate(rig_state *st, const scn_line *l)
 {
     int want;
     SIDE(side, 1);
-    NEED(parse_returns(l, 2, 1, &want) == 0, "renegotiate takes <side> [returns 0|1|error <class>]");
+    NEED(parse_returns(l, 2, 1, &want) == 0,
+         "renegotiate takes <side> [returns 0|1|error <class>]");
     if (st->dry)
         return RIG_PASS;
     int rc = note(side, tlsrig_conn_renegotiate(side->conn));
@@ -592,8 +598,8 @@ static rig_status step_key_update(rig_state *st, const scn_line *l)
 {
     int want;
     SIDE(side, 1);
-    NEED(l->argc >= 3 && (strcmp(l->argv[2], "requested") == 0 ||
-                          strcmp(l->argv[2], "not-requested") == 0),
+    NEED(l->argc >= 3 &&
+             (strcmp(l->argv[2], "requested") == 0 || strcmp(l->argv[2], "not-requested") == 0),
          "key-update takes <side> requested|not-requested");
     NEED(parse_returns(l, 3, 0, &want) == 0, "key-update: bad 'returns'");
     if (st->dry)
@@ -662,8 +668,8 @@ static rig_status step_session(rig_state *st, const scn_line *l, int save)
     SIDE(side, 1);
     NEED(l->argc >= 3 && strlen(l->argv[2]) < sizeof(st->sessions[0].name),
          "%s takes <side> <name>", l->argv[0]);
-    NEED(parse_returns(l, 3, 0, &want) == 0 && (save ? l->argc == 3 : 1),
-         "%s: bad 'returns'", l->argv[0]);
+    NEED(parse_returns(l, 3, 0, &want) == 0 && (save ? l->argc == 3 : 1), "%s: bad 'returns'",
+         l->argv[0]);
     if (st->dry)
         return RIG_PASS;
     size_t i;

@@ -26,23 +26,23 @@ typedef struct rig_protos {
 typedef struct rig_peer {
     const scn_peer *decl;
     int is_server;
-    tlsrig_ctx *ctx;      /* NULL when creation failed as expected */
-    int ctx_failed;       /* method ... fails <class> was met */
-    tlsrig_ctx *alt_ctx;  /* sni-callback switch target */
+    tlsrig_ctx *ctx;     /* NULL when creation failed as expected */
+    int ctx_failed;      /* method ... fails <class> was met */
+    tlsrig_ctx *alt_ctx; /* sni-callback switch target */
     char alt_name[256];
 
-    char hostname[256];   /* client: checked name (and SNI) */
-    char sni[256];        /* client: SNI to send */
+    char hostname[256]; /* client: checked name (and SNI) */
+    char sni[256];      /* client: SNI to send */
     int request_ocsp;
-    int ocsp_check;       /* client: 0 none, 1 accept, 2 reject, 3 fail */
-    int ocsp_staple;      /* server: 0 none, 1 response, 2 fail */
-    int alpn_policy;      /* server: 0 off, 1 first-common, 2 none, 3 fail */
+    int ocsp_check;  /* client: 0 none, 1 accept, 2 reject, 3 fail */
+    int ocsp_staple; /* server: 0 none, 1 response, 2 fail */
+    int alpn_policy; /* server: 0 off, 1 first-common, 2 none, 3 fail */
     rig_protos alpn_pref;
     rig_protos npn_adv;
-    int npn_policy;       /* client: 0 off, 1 first-common, 2 fail */
+    int npn_policy; /* client: 0 off, 1 first-common, 2 fail */
     rig_protos npn_pref;
-    int sni_policy;       /* server: 0 off, 1 record, 2 switch, 3 fail */
-    int verify_policy;    /* 0 off, 1 accept-all, 2 reject-all, 3 fail, 4 record */
+    int sni_policy;    /* server: 0 off, 1 record, 2 switch, 3 fail */
+    int verify_policy; /* 0 off, 1 accept-all, 2 reject-all, 3 fail, 4 record */
     uint32_t early_data;
 } rig_peer;
 
@@ -50,18 +50,18 @@ typedef struct rig_peer {
 typedef struct rig_side {
     rig_peer *peer;
     tlsrig_conn *conn;
-    int done;          /* this side finished its handshake (drive() switches to reading) */
-    int closed;        /* this side closed its transport (close step) */
-    int last_err;      /* last hard error (not want-read/write), 0 if none */
-    int last_want;     /* last want-read/want-write of an explicit step, 0 if none */
+    int done;      /* this side finished its handshake (drive() switches to reading) */
+    int closed;    /* this side closed its transport (close step) */
+    int last_err;  /* last hard error (not want-read/write), 0 if none */
+    int last_want; /* last want-read/want-write of an explicit step, 0 if none */
     char last_msg[256];
     struct {
         int sent, level, desc;
     } alerts[RIG_MAX_ALERTS];
     int n_alerts;
-    int tickets;       /* NewSessionTicket messages received */
-    int keyupdates;    /* KeyUpdate messages received */
-    uint8_t *early;    /* early data read by a server, not yet consumed by a step */
+    int tickets;    /* NewSessionTicket messages received */
+    int keyupdates; /* KeyUpdate messages received */
+    uint8_t *early; /* early data read by a server, not yet consumed by a step */
     size_t early_len;
     int early_done;
 } rig_side;

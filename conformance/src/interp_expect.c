@@ -13,9 +13,9 @@
 #include "interp.h"
 
 static const char *const expect_names[] = {
-    "version", "cipher",  "alpn",  "npn",      "servername", "reused",     "shutdown",
-    "renegotiations", "peer-cert", "verify-result", "error", "alert", "no-alert",
-    "early-data", "tickets", "keyupdates", "context-failed", NULL};
+    "version",  "cipher",         "alpn",      "npn",           "servername",     "reused",
+    "shutdown", "renegotiations", "peer-cert", "verify-result", "error",          "alert",
+    "no-alert", "early-data",     "tickets",   "keyupdates",    "context-failed", NULL};
 
 static const struct {
     const char *name;
@@ -45,10 +45,10 @@ static int alert_desc(const char *w)
     return -1;
 }
 
-#define NEED(cond, ...)                                                                           \
-    do {                                                                                          \
-        if (!(cond))                                                                              \
-            return rig__invalid(st, l, __VA_ARGS__);                                              \
+#define NEED(cond, ...)                                                                            \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return rig__invalid(st, l, __VA_ARGS__);                                               \
     } while (0)
 
 static rig_status str_expect(rig_state *st, const char *what, rig_side *side, const char *want,
@@ -57,8 +57,8 @@ static rig_status str_expect(rig_state *st, const char *what, rig_side *side, co
     if (got == NULL)
         got = "none";
     if (strcmp(want, got) != 0)
-        return rig__fail(st, "expected %s %s to be %s, got %s", what, side->peer->decl->name,
-                         want, got);
+        return rig__fail(st, "expected %s %s to be %s, got %s", what, side->peer->decl->name, want,
+                         got);
     return RIG_PASS;
 }
 
@@ -104,13 +104,15 @@ static rig_status expect_alert(rig_state *st, const scn_line *l, rig_side *side,
     char seen[512] = "";
     size_t off = 0;
     for (int i = 0; i < side->n_alerts && off < sizeof(seen) - 64; i++)
-        off += (size_t)snprintf(seen + off, sizeof(seen) - off, "%s%s %s %s",
-                                i ? ", " : "", side->alerts[i].sent ? "sent" : "received",
+        off += (size_t)snprintf(seen + off, sizeof(seen) - off, "%s%s %s %s", i ? ", " : "",
+                                side->alerts[i].sent ? "sent" : "received",
                                 side->alerts[i].level == 2 ? "fatal" : "warning",
                                 tlsrig_alert_desc_string(side->alerts[i].desc));
     return rig__fail(st, "expected %s to have %s a %s%s alert; alerts seen: %s",
                      side->peer->decl->name, sent ? "sent" : "received",
-                     level == 2 ? "fatal " : level == 1 ? "warning " : "",
+                     level == 2   ? "fatal "
+                     : level == 1 ? "warning "
+                                  : "",
                      l->argv[l->argc - 1], off ? seen : "none");
 }
 
@@ -125,8 +127,7 @@ rig_status rig__expect(rig_state *st, const scn_line *l, int dry)
     if (!known) {
         const char *near = scn_nearest(what, expect_names);
         return rig__invalid(st, l, "unknown expectation '%s'%s%s%s", what,
-                            near ? " (did you mean '" : "", near ? near : "",
-                            near ? "'?)" : "");
+                            near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
     }
     if (strcmp(what, "context-failed") == 0) {
         NEED(l->argc == 3, "expect context-failed takes <peer>");
@@ -147,8 +148,7 @@ rig_status rig__expect(rig_state *st, const scn_line *l, int dry)
             return RIG_PASS;
         for (int i = 0; i < side->n_alerts; i++)
             if (side->alerts[i].desc != 0)
-                return rig__fail(st, "expected no alert at %s, saw %s %s",
-                                 side->peer->decl->name,
+                return rig__fail(st, "expected no alert at %s, saw %s %s", side->peer->decl->name,
                                  side->alerts[i].sent ? "sent" : "received",
                                  tlsrig_alert_desc_string(side->alerts[i].desc));
         return RIG_PASS;
@@ -209,8 +209,8 @@ rig_status rig__expect(rig_state *st, const scn_line *l, int dry)
         char got[256] = "none";
         if (n > 0)
             snprintf(got, sizeof(got), "%.*s", n, (const char *)p);
-        return str_expect(st, what[0] == 'a' ? "the ALPN protocol of" : "the NPN protocol of",
-                          side, want, got);
+        return str_expect(st, what[0] == 'a' ? "the ALPN protocol of" : "the NPN protocol of", side,
+                          want, got);
     }
     if (strcmp(what, "servername") == 0)
         return dry ? RIG_PASS
@@ -269,8 +269,7 @@ rig_status rig__expect(rig_state *st, const scn_line *l, int dry)
         long got = tlsrig_conn_get_verify_result(c);
         if (got != code)
             return rig__fail(st, "expected the verify result of %s to be %s, got %ld (%s)",
-                             side->peer->decl->name, want, got,
-                             X509_verify_cert_error_string(got));
+                             side->peer->decl->name, want, got, X509_verify_cert_error_string(got));
         return RIG_PASS;
     }
     if (strcmp(what, "early-data") == 0) {

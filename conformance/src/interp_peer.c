@@ -8,12 +8,39 @@
 
 #include "interp.h"
 
-const char *const rig_setting_names[] = {
-    "method", "min-version", "max-version", "cert", "key", "verify", "verify-depth",
-    "verify-callback", "ca", "client-ca", "hostname", "ciphers", "ciphersuites", "groups", "dh",
-    "alpn", "alpn-select", "npn-advertise", "npn-select", "sni", "sni-callback", "ocsp",
-    "ocsp-staple", "session-cache", "session-id-context", "timeout", "tickets", "options", "mode",
-    "post-handshake-auth", "early-data", "share", NULL};
+const char *const rig_setting_names[] = {"method",
+                                         "min-version",
+                                         "max-version",
+                                         "cert",
+                                         "key",
+                                         "verify",
+                                         "verify-depth",
+                                         "verify-callback",
+                                         "ca",
+                                         "client-ca",
+                                         "hostname",
+                                         "ciphers",
+                                         "ciphersuites",
+                                         "groups",
+                                         "dh",
+                                         "alpn",
+                                         "alpn-select",
+                                         "npn-advertise",
+                                         "npn-select",
+                                         "sni",
+                                         "sni-callback",
+                                         "ocsp",
+                                         "ocsp-staple",
+                                         "session-cache",
+                                         "session-id-context",
+                                         "timeout",
+                                         "tickets",
+                                         "options",
+                                         "mode",
+                                         "post-handshake-auth",
+                                         "early-data",
+                                         "share",
+                                         NULL};
 
 int scn_has_setting(const scn_peer *d, const char *key);
 
@@ -40,10 +67,14 @@ static int parse_method(const char *w)
         const char *name;
         int method;
     } m[] = {
-        {"TLS", TLSRIG_TLS_METHOD},           {"SSLv23", TLSRIG_SSLV23_METHOD},
-        {"TLSv1", TLSRIG_TLSV1_METHOD},       {"TLSv1_1", TLSRIG_TLSV1_1_METHOD},
-        {"TLSv1_2", TLSRIG_TLSV1_2_METHOD},   {"SSLv2", TLSRIG_SSLV2_METHOD},
-        {"SSLv3", TLSRIG_SSLV3_METHOD},       {"TLS_CLIENT", TLSRIG_TLS_CLIENT_METHOD},
+        {"TLS", TLSRIG_TLS_METHOD},
+        {"SSLv23", TLSRIG_SSLV23_METHOD},
+        {"TLSv1", TLSRIG_TLSV1_METHOD},
+        {"TLSv1_1", TLSRIG_TLSV1_1_METHOD},
+        {"TLSv1_2", TLSRIG_TLSV1_2_METHOD},
+        {"SSLv2", TLSRIG_SSLV2_METHOD},
+        {"SSLv3", TLSRIG_SSLV3_METHOD},
+        {"TLS_CLIENT", TLSRIG_TLS_CLIENT_METHOD},
         {"TLS_SERVER", TLSRIG_TLS_SERVER_METHOD},
     };
     for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
@@ -128,8 +159,8 @@ static int parse_protos(const char *w, rig_protos *out)
  * where there is one) and its key. */
 static int cert_files(const char *kind, char *crt, size_t crtlen, char *key, size_t keylen)
 {
-    static const char *const chained[] = {"rsa",        "p256",      "p384",       "ed25519",
-                                          "expired",    "shortlived", "wronghost", NULL};
+    static const char *const chained[] = {"rsa",     "p256",       "p384",      "ed25519",
+                                          "expired", "shortlived", "wronghost", NULL};
     static const char *const client_chained[] = {"client-rsa", "client-p256", NULL};
     for (size_t i = 0; chained[i] != NULL; i++)
         if (strcmp(kind, chained[i]) == 0) {
@@ -158,9 +189,8 @@ static int cert_files(const char *kind, char *crt, size_t crtlen, char *key, siz
 
 static const char *pki(rig_state *st, const char *file, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s/%s", st->opt != NULL && st->opt->pki_dir != NULL ? st->opt->pki_dir
-                                                                            : "pki",
-             file);
+    snprintf(buf, len, "%s/%s",
+             st->opt != NULL && st->opt->pki_dir != NULL ? st->opt->pki_dir : "pki", file);
     return buf;
 }
 
@@ -224,8 +254,7 @@ static int servername(tlsrig_conn *conn, void *arg)
     if (p->sni_policy == 3)
         return -1;
     const char *name = tlsrig_conn_get_servername(conn);
-    if (p->sni_policy == 2 && name != NULL && strcmp(name, p->alt_name) == 0 &&
-        p->alt_ctx != NULL)
+    if (p->sni_policy == 2 && name != NULL && strcmp(name, p->alt_name) == 0 && p->alt_ctx != NULL)
         return tlsrig_conn_set_context(conn, p->alt_ctx) < 0 ? -1 : 0;
     return 0;
 }
@@ -333,18 +362,18 @@ static int trailing_fails(const scn_line *l, int *nargs, int *want)
 static rig_status outcome(rig_state *st, rig_peer *p, int rc, int want, const char *what)
 {
     if (want == 0 && rc < 0)
-        return rig__fail(st, "peer %s: %s failed: %s: %s", p->decl->name, what,
-                         rig__err_word(rc), tlsrig_ctx_last_error(p->ctx)->message);
+        return rig__fail(st, "peer %s: %s failed: %s: %s", p->decl->name, what, rig__err_word(rc),
+                         tlsrig_ctx_last_error(p->ctx)->message);
     if (want != 0 && rc != want)
         return rig__fail(st, "peer %s: %s: expected error %s, got %s", p->decl->name, what,
                          rig__err_word(want), rc < 0 ? rig__err_word(rc) : "success");
     return RIG_PASS;
 }
 
-#define NEED(cond, ...)                                                                           \
-    do {                                                                                          \
-        if (!(cond))                                                                              \
-            return rig__invalid(st, l, __VA_ARGS__);                                              \
+#define NEED(cond, ...)                                                                            \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return rig__invalid(st, l, __VA_ARGS__);                                               \
     } while (0)
 
 static rig_status apply(rig_state *st, rig_peer *p, const scn_line *l, int dry)
@@ -371,8 +400,8 @@ static rig_status apply(rig_state *st, rig_peer *p, const scn_line *l, int dry)
                          : tlsrig_ctx_set_max_proto_version(ctx, ver);
     } else if (strcmp(k, "cert") == 0) {
         char crt[128], key[128];
-        NEED(nargs == 2 && (strcmp(v, "none") == 0 ||
-                            cert_files(v, crt, sizeof(crt), key, sizeof(key)) == 0),
+        NEED(nargs == 2 &&
+                 (strcmp(v, "none") == 0 || cert_files(v, crt, sizeof(crt), key, sizeof(key)) == 0),
              "unknown certificate '%s'", v);
         if (dry || strcmp(v, "none") == 0)
             return RIG_PASS;
@@ -397,8 +426,7 @@ static rig_status apply(rig_state *st, rig_peer *p, const scn_line *l, int dry)
         for (int i = 2; i < nargs; i++) {
             NEED(strcmp(l->argv[i], "once") == 0 || strcmp(l->argv[i], "post-handshake") == 0,
                  "verify flag must be once or post-handshake, not '%s'", l->argv[i]);
-            mode |= l->argv[i][0] == 'o' ? TLSRIG_VERIFY_CLIENT_ONCE
-                                         : TLSRIG_VERIFY_POST_HANDSHAKE;
+            mode |= l->argv[i][0] == 'o' ? TLSRIG_VERIFY_CLIENT_ONCE : TLSRIG_VERIFY_POST_HANDSHAKE;
         }
         if (dry)
             return RIG_PASS;
@@ -436,10 +464,11 @@ static rig_status apply(rig_state *st, rig_peer *p, const scn_line *l, int dry)
         NEED(nargs == 2 && idx >= 0, "ca takes root, untrusted, bundle, inter, capath or none");
         if (dry || strcmp(v, "none") == 0)
             return RIG_PASS;
-        rc = idx == 4 ? tlsrig_ctx_load_verify_locations(ctx, NULL, pki(st, "capath", path,
-                                                                        sizeof(path)))
-                      : tlsrig_ctx_load_verify_locations(
-                            ctx, pki(st, files[idx][1], path, sizeof(path)), NULL);
+        rc =
+            idx == 4
+                ? tlsrig_ctx_load_verify_locations(ctx, NULL, pki(st, "capath", path, sizeof(path)))
+                : tlsrig_ctx_load_verify_locations(ctx, pki(st, files[idx][1], path, sizeof(path)),
+                                                   NULL);
     } else if (strcmp(k, "client-ca") == 0) {
         const char *f = strcmp(v, "root") == 0        ? "root-ca.crt"
                         : strcmp(v, "inter") == 0     ? "inter-ca.crt"
@@ -502,8 +531,7 @@ static rig_status apply(rig_state *st, rig_peer *p, const scn_line *l, int dry)
             tlsrig_ctx_set_alpn_select_callback(ctx, alpn_select, p);
         return RIG_PASS;
     } else if (strcmp(k, "npn-advertise") == 0) {
-        NEED(nargs == 2 && parse_protos(v, &p->npn_adv) == 0,
-             "npn-advertise takes a comma list");
+        NEED(nargs == 2 && parse_protos(v, &p->npn_adv) == 0, "npn-advertise takes a comma list");
         if (!dry)
             tlsrig_ctx_set_npn_advertise_callback(ctx, npn_advertise, p);
         return RIG_PASS;
@@ -530,8 +558,8 @@ static rig_status apply(rig_state *st, rig_peer *p, const scn_line *l, int dry)
                 tlsrig_error e;
                 if (tlsrig_ctx_new(TLSRIG_TLS_METHOD, &p->alt_ctx, &e) < 0)
                     return rig__fail(st, "sni-callback: %s", e.message);
-                if (tlsrig_ctx_use_certificate_chain_file(
-                        p->alt_ctx, pki(st, crt, path, sizeof(path))) < 0 ||
+                if (tlsrig_ctx_use_certificate_chain_file(p->alt_ctx,
+                                                          pki(st, crt, path, sizeof(path))) < 0 ||
                     tlsrig_ctx_use_privatekey_file(p->alt_ctx, pki(st, key, path2, sizeof(path2)),
                                                    TLSRIG_FILETYPE_PEM) < 0)
                     return rig__fail(st, "sni-callback: %s",
@@ -567,8 +595,8 @@ static rig_status apply(rig_state *st, rig_peer *p, const scn_line *l, int dry)
             tlsrig_ctx_set_ocsp_client_callback(ctx, ocsp_client, p);
         return RIG_PASS;
     } else if (strcmp(k, "ocsp-staple") == 0) {
-        NEED(nargs == 2 && (strcmp(v, "response") == 0 || strcmp(v, "none") == 0 ||
-                            strcmp(v, "fail") == 0),
+        NEED(nargs == 2 &&
+                 (strcmp(v, "response") == 0 || strcmp(v, "none") == 0 || strcmp(v, "fail") == 0),
              "ocsp-staple takes response, none or fail");
         p->ocsp_staple = v[0] == 'r' ? 1 : v[0] == 'f' ? 2 : 0;
         if (dry)

@@ -83,7 +83,7 @@ enum {
  * is merely slow fails with the line it was on rather than a bare "timed out". */
 #define WALL_SHARE 0.75
 
-#define TEXT_MAX 2048 /* one message */
+#define TEXT_MAX 2048  /* one message */
 #define PATH_TEXT 1024 /* a capture path */
 
 /* ---- small helpers ---- */
@@ -464,8 +464,7 @@ static int set_option(options *o, const struct option_def *d, const char *shown,
         if (parse_number(shown, v, &num) != 0)
             return EXIT_USAGE;
         if (num != (double)(long)num || num > MAX_JOBS)
-            return usage_error("%s: '%s' is not a whole number from 0 to %d", shown, v,
-                               MAX_JOBS);
+            return usage_error("%s: '%s' is not a whole number from 0 to %d", shown, v, MAX_JOBS);
         o->jobs = (long)num;
         return 0;
     case OPT_TAP:
@@ -580,7 +579,7 @@ static int parse_args(int argc, char **argv, options *o)
             return rc;
     }
     if (o->n_paths == 0) {
-        const char *what = o->cmd == CMD_REPLAY ? "transcript files"
+        const char *what = o->cmd == CMD_REPLAY   ? "transcript files"
                            : o->cmd == CMD_RECORD ? "scenario files"
                                                   : "scenario files or folders";
         fprintf(stderr, PROG " %s: no paths given: name the %s to use\n", o->cmd_name, what);
@@ -631,8 +630,8 @@ static void collect_dir(const char *dir, const char *ext, strvec *out)
             if (S_ISDIR(st.st_mode))
                 collect_dir(path, ext, out);
             else if (ends_with(e->d_name, ext) &&
-                     (S_ISREG(st.st_mode) || (S_ISLNK(st.st_mode) && stat(path, &st) == 0 &&
-                                              S_ISREG(st.st_mode))))
+                     (S_ISREG(st.st_mode) ||
+                      (S_ISLNK(st.st_mode) && stat(path, &st) == 0 && S_ISREG(st.st_mode))))
                 sv_push(out, path);
         }
         free(path);
@@ -690,8 +689,8 @@ typedef struct wire_msg {
 } wire_msg;
 
 typedef struct job {
-    const scn *s;         /* the variant; NULL for an input that did not parse */
-    const char *label;    /* what the result line names: the id, or the transcript */
+    const scn *s;      /* the variant; NULL for an input that did not parse */
+    const char *label; /* what the result line names: the id, or the transcript */
     const char *file;
     const char *stem;
     const transcript *tr; /* replay: what was recorded */
@@ -825,8 +824,8 @@ static void child_capture(const runner *r, const job *j, const char *first_messa
         snprintf(err, sizeof(err), "capture path too long");
         goto cleanup;
     }
-    if (pcapng_write(path, res.chunks, res.n_chunks, res.keylog, res.keylog_len, err,
-                     sizeof(err)) < 0)
+    if (pcapng_write(path, res.chunks, res.n_chunks, res.keylog, res.keylog_len, err, sizeof(err)) <
+        0)
         goto cleanup;
     rc = 0;
 cleanup:
@@ -851,16 +850,15 @@ static int record_files(const runner *r, const job *j, const rig_result *res, ch
         goto cleanup;
     }
     snprintf(path, sizeof(path), "%s/%s.tls", r->outdir, name);
-    if (transcript_write(path, j->s->id, j->s->seed, source, source_len, res->chunks,
-                         res->n_chunks, err, errlen) < 0)
+    if (transcript_write(path, j->s->id, j->s->seed, source, source_len, res->chunks, res->n_chunks,
+                         err, errlen) < 0)
         goto cleanup;
     snprintf(path, sizeof(path), "%s/%s.pcapng", r->outdir, name);
-    if (pcapng_write(path, res->chunks, res->n_chunks, res->keylog, res->keylog_len, err,
-                     errlen) < 0)
+    if (pcapng_write(path, res->chunks, res->n_chunks, res->keylog, res->keylog_len, err, errlen) <
+        0)
         goto cleanup;
     snprintf(path, sizeof(path), "%s/%s.keylog", r->outdir, name);
-    if (write_file(path, res->keylog != NULL ? res->keylog : "", res->keylog_len, err,
-                   errlen) < 0)
+    if (write_file(path, res->keylog != NULL ? res->keylog : "", res->keylog_len, err, errlen) < 0)
         goto cleanup;
     rc = 0;
 cleanup:
@@ -961,8 +959,8 @@ static void worker_main(const runner *r, const job *jobs, size_t n, int fd)
 
 /* worker_start forks a worker into the empty slot |w| of |pl|. Returns 0, or -1 with a
  * message. */
-static int worker_start(const runner *r, const job *jobs, size_t n, pool *pl, worker *w,
-                        char *err, size_t errlen)
+static int worker_start(const runner *r, const job *jobs, size_t n, pool *pl, worker *w, char *err,
+                        size_t errlen)
 {
     int sv[2];
     /* A socket pair rather than pipes: the parent's sends to a worker that has died must
@@ -1072,8 +1070,7 @@ static void verdict_outcome(const runner *r, job *j)
         job_set(j, REPORT_ERROR, EXIT_INTERNAL, "%s", text);
         break;
     default:
-        job_set(j, REPORT_ERROR, EXIT_INTERNAL, "unknown status %d: %s", j->verdict.status,
-                text);
+        job_set(j, REPORT_ERROR, EXIT_INTERNAL, "unknown status %d: %s", j->verdict.status, text);
         break;
     }
 }
@@ -1212,8 +1209,7 @@ static void worker_ended(const runner *r, worker *w, job *jobs, job_end how, int
     } else if (how != END_DIED || !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
         char death[128];
         describe_end(r, how, wstatus, death, sizeof(death));
-        fprintf(stderr, PROG ": worker process %d %s outside any scenario\n", (int)w->pid,
-                death);
+        fprintf(stderr, PROG ": worker process %d %s outside any scenario\n", (int)w->pid, death);
         *trouble = 1;
     }
     memset(w, 0, sizeof(*w));
@@ -1268,8 +1264,7 @@ static void print_ready(printer *pr, const job *jobs, size_t n)
  * empty slots, and ends the idle workers that have nothing left to do or have run their
  * share (r->batch). Jobs go out in id order, one at a time as workers free up, so -j N
  * stays balanced however long each job takes. */
-static void dispatch(const runner *r, job *jobs, size_t n, size_t *next, pool *pl,
-                     int *trouble)
+static void dispatch(const runner *r, job *jobs, size_t n, size_t *next, pool *pl, int *trouble)
 {
     for (size_t k = 0; k < pl->n_ws; k++) {
         worker *w = &pl->ws[k];
@@ -1520,7 +1515,11 @@ static int resolve_pki(const options *o, const char **out)
     const char *dir = o->pki != NULL ? o->pki : env != NULL && env[0] != '\0' ? env : DEFAULT_PKI;
     struct stat st;
     if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, PROG ": test PKI not found at %s (the committed pki/ folder; make pki-regen rebuilds it)\n", dir);
+        fprintf(
+            stderr,
+            PROG
+            ": test PKI not found at %s (the committed pki/ folder; make pki-regen rebuilds it)\n",
+            dir);
         return EXIT_INTERNAL;
     }
     *out = dir;
@@ -1731,16 +1730,14 @@ static int replay_load(const char *path, replay_input *in, const scn **out, char
         if (strcmp(s->id, in->tr.id) != 0)
             continue;
         if (s->seed != in->tr.seed) {
-            snprintf(err, errlen,
-                     "%s: recorded with seed %llu but its source gives seed %llu", path,
-                     (unsigned long long)in->tr.seed, (unsigned long long)s->seed);
+            snprintf(err, errlen, "%s: recorded with seed %llu but its source gives seed %llu",
+                     path, (unsigned long long)in->tr.seed, (unsigned long long)s->seed);
             return -1;
         }
         *out = s;
         return 0;
     }
-    snprintf(err, errlen, "%s: the recorded source has no scenario with id '%s'", path,
-             in->tr.id);
+    snprintf(err, errlen, "%s: the recorded source has no scenario with id '%s'", path, in->tr.id);
     return -1;
 }
 

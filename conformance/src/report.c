@@ -284,8 +284,7 @@ static void junit_element(FILE *f, const char *tag, const char *type, const char
     fprintf(f, "</%s>\n", tag);
 }
 
-int report_junit(const char *path, const report_item *items, size_t n, char *err,
-                 size_t errlen)
+int report_junit(const char *path, const report_item *items, size_t n, char *err, size_t errlen)
 {
     report_counts c = {0};
     double total = 0;

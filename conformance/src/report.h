@@ -22,16 +22,16 @@ typedef enum report_kind {
 } report_kind;
 
 typedef struct report_item {
-    const char *id;        /* variant id, e.g. "x[version=1.2]" */
-    const char *file;      /* the scenario file */
-    const char *stem;      /* file stem: the JUnit classname */
+    const char *id;   /* variant id, e.g. "x[version=1.2]" */
+    const char *file; /* the scenario file */
+    const char *stem; /* file stem: the JUnit classname */
     report_kind kind;
-    const char *message;   /* FAIL/ERROR: why; XFAIL: the xfail reason; XPASS: a note */
-    const char *detail;    /* XFAIL: the failure that was expected, else NULL */
+    const char *message; /* FAIL/ERROR: why; XFAIL: the xfail reason; XPASS: a note */
+    const char *detail;  /* XFAIL: the failure that was expected, else NULL */
     char *const *rfcs;
     size_t n_rfcs;
     double seconds;
-    const char *pcap;      /* capture of a failing run, or NULL */
+    const char *pcap; /* capture of a failing run, or NULL */
 } report_item;
 
 typedef struct report_counts {
@@ -58,8 +58,7 @@ void report_tap_item(FILE *out, size_t number, const report_item *it);
 
 /* report_junit / report_json write all |n| items to |path|, replacing it. Return 0, or -1
  * with a message in |err|. */
-int report_junit(const char *path, const report_item *items, size_t n, char *err,
-                 size_t errlen);
+int report_junit(const char *path, const report_item *items, size_t n, char *err, size_t errlen);
 int report_json(const char *path, const report_item *items, size_t n, char *err, size_t errlen);
 
 #endif

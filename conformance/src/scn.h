@@ -30,15 +30,15 @@ typedef struct scn_peer {
 
 /* One runnable scenario (a matrix variant, or the scenario itself when it has no matrix). */
 typedef struct scn {
-    char *path;   /* the file it came from */
-    char *name;   /* file stem */
-    char *id;     /* name, or name[var=value,...] for a variant */
-    char *title;  /* from `title`, or NULL */
-    char **rfcs;  /* from `rfc` lines */
+    char *path;  /* the file it came from */
+    char *name;  /* file stem */
+    char *id;    /* name, or name[var=value,...] for a variant */
+    char *title; /* from `title`, or NULL */
+    char **rfcs; /* from `rfc` lines */
     size_t n_rfcs;
-    char *xfail;  /* reason, or NULL */
+    char *xfail; /* reason, or NULL */
     uint64_t seed;
-    long budget;  /* pump rounds allowed; default 10000 */
+    long budget; /* pump rounds allowed; default 10000 */
     scn_peer *peers;
     size_t n_peers;
     scn_line *steps;

@@ -45,18 +45,18 @@ extern "C" {
  * ------------------------------------------------------------------------------------------ */
 
 /* TLSRIG_ERRORS is the one list of error codes: X(NAME, value, message). */
-#define TLSRIG_ERRORS(X)                                                                          \
-    X(OK, 0, "success")                                                                           \
-    X(WANT_READ, -1, "the operation needs more bytes from the peer (want read)")                 \
-    X(WANT_WRITE, -2, "the operation needs the outgoing buffer drained (want write)")            \
-    X(WANT_X509_LOOKUP, -3, "the operation waits for a client certificate callback")             \
-    X(ZERO_RETURN, -4, "the peer closed the TLS connection cleanly (close_notify received)")     \
-    X(SYSCALL, -5, "the transport failed or ended without close_notify (see errno/message)")     \
-    X(SSL, -6, "the TLS library reported a protocol or configuration error (see its queue)")     \
-    X(INVALID_ARGUMENT, -7, "invalid argument")                                                   \
-    X(UNSUPPORTED, -8, "not supported by tlsrig or by the linked OpenSSL")                        \
-    X(NOMEM, -9, "out of memory")                                                                 \
-    X(CALLBACK, -10, "a user callback failed")                                                    \
+#define TLSRIG_ERRORS(X)                                                                           \
+    X(OK, 0, "success")                                                                            \
+    X(WANT_READ, -1, "the operation needs more bytes from the peer (want read)")                   \
+    X(WANT_WRITE, -2, "the operation needs the outgoing buffer drained (want write)")              \
+    X(WANT_X509_LOOKUP, -3, "the operation waits for a client certificate callback")               \
+    X(ZERO_RETURN, -4, "the peer closed the TLS connection cleanly (close_notify received)")       \
+    X(SYSCALL, -5, "the transport failed or ended without close_notify (see errno/message)")       \
+    X(SSL, -6, "the TLS library reported a protocol or configuration error (see its queue)")       \
+    X(INVALID_ARGUMENT, -7, "invalid argument")                                                    \
+    X(UNSUPPORTED, -8, "not supported by tlsrig or by the linked OpenSSL")                         \
+    X(NOMEM, -9, "out of memory")                                                                  \
+    X(CALLBACK, -10, "a user callback failed")                                                     \
     X(NOT_AVAILABLE, -11, "the value is not available in the connection's current state")
 
 typedef enum tlsrig_err {
@@ -85,10 +85,10 @@ typedef struct tlsrig_ssl_error {
 
 /* The description of the last failing call on a context or a connection. */
 typedef struct tlsrig_error {
-    int code;            /* a tlsrig_err, TLSRIG_ERR_OK when the last call succeeded */
-    int sys_errno;       /* errno for TLSRIG_ERR_SYSCALL, -1 for an unexpected EOF, else 0 */
-    char message[256];   /* what failed and why, e.g. "bio_read: unexpected EOF" */
-    size_t n_ssl;        /* number of valid entries in |ssl| (the queue is cut at 16) */
+    int code;          /* a tlsrig_err, TLSRIG_ERR_OK when the last call succeeded */
+    int sys_errno;     /* errno for TLSRIG_ERR_SYSCALL, -1 for an unexpected EOF, else 0 */
+    char message[256]; /* what failed and why, e.g. "bio_read: unexpected EOF" */
+    size_t n_ssl;      /* number of valid entries in |ssl| (the queue is cut at 16) */
     tlsrig_ssl_error ssl[TLSRIG_MAX_SSL_ERRORS];
 } tlsrig_error;
 
@@ -142,7 +142,7 @@ enum {
 #define TLSRIG_OP_ALLOW_CLIENT_RENEGOTIATION SSL_OP_ALLOW_CLIENT_RENEGOTIATION
 #define TLSRIG_OP_ALLOW_UNSAFE_LEGACY_RENEGOTIATION SSL_OP_ALLOW_UNSAFE_LEGACY_RENEGOTIATION
 #define TLSRIG_OP_LEGACY_SERVER_CONNECT SSL_OP_LEGACY_SERVER_CONNECT
-#define TLSRIG_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION                                          \
+#define TLSRIG_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION                                           \
     SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION
 #define TLSRIG_OP_CIPHER_SERVER_PREFERENCE SSL_OP_CIPHER_SERVER_PREFERENCE
 #define TLSRIG_OP_SINGLE_DH_USE SSL_OP_SINGLE_DH_USE
@@ -338,8 +338,7 @@ typedef int (*tlsrig_ocsp_server_cb)(tlsrig_conn *conn, const uint8_t **resp, si
 
 /* OCSP client callback: called with the stapled response (len 0 when none). Return 1 to
  * accept, 0 to reject (the handshake fails), negative to raise. */
-typedef int (*tlsrig_ocsp_client_cb)(tlsrig_conn *conn, const uint8_t *resp, size_t len,
-                                     void *arg);
+typedef int (*tlsrig_ocsp_client_cb)(tlsrig_conn *conn, const uint8_t *resp, size_t len, void *arg);
 
 /* Servername callback (server): called when the ClientHello has been read; the callback may
  * read tlsrig_conn_get_servername and switch contexts with tlsrig_conn_set_context. Return 0,
@@ -507,11 +506,9 @@ void *tlsrig_ctx_get_app_data(const tlsrig_ctx *ctx);
  * of the context the connection was created on. The observer must be set before the
  * connection is created (OpenSSL copies the message callback into each new SSL). */
 void tlsrig_ctx_set_info_callback(tlsrig_ctx *ctx, tlsrig_info_cb cb, void *arg);
-void tlsrig_ctx_set_tlsext_servername_callback(tlsrig_ctx *ctx, tlsrig_servername_cb cb,
-                                               void *arg);
+void tlsrig_ctx_set_tlsext_servername_callback(tlsrig_ctx *ctx, tlsrig_servername_cb cb, void *arg);
 void tlsrig_ctx_set_alpn_select_callback(tlsrig_ctx *ctx, tlsrig_alpn_select_cb cb, void *arg);
-void tlsrig_ctx_set_npn_advertise_callback(tlsrig_ctx *ctx, tlsrig_npn_advertise_cb cb,
-                                           void *arg);
+void tlsrig_ctx_set_npn_advertise_callback(tlsrig_ctx *ctx, tlsrig_npn_advertise_cb cb, void *arg);
 void tlsrig_ctx_set_npn_select_callback(tlsrig_ctx *ctx, tlsrig_npn_select_cb cb, void *arg);
 void tlsrig_ctx_set_ocsp_server_callback(tlsrig_ctx *ctx, tlsrig_ocsp_server_cb cb, void *arg);
 void tlsrig_ctx_set_ocsp_client_callback(tlsrig_ctx *ctx, tlsrig_ocsp_client_cb cb, void *arg);
@@ -718,13 +715,13 @@ int tlsrig_conn_session_reused(const tlsrig_conn *conn);
  * returns the chain as built by verification (Python ssl), or NULL. get_verify_result is
  * the X509_V_* result of verification. */
 X509 *tlsrig_conn_get_peer_certificate(const tlsrig_conn *conn);
-STACK_OF(X509) *tlsrig_conn_get_peer_cert_chain(const tlsrig_conn *conn);
-STACK_OF(X509) *tlsrig_conn_get_verified_chain(const tlsrig_conn *conn);
+STACK_OF(X509) * tlsrig_conn_get_peer_cert_chain(const tlsrig_conn *conn);
+STACK_OF(X509) * tlsrig_conn_get_verified_chain(const tlsrig_conn *conn);
 long tlsrig_conn_get_verify_result(const tlsrig_conn *conn);
 
 /* tlsrig_conn_get_client_ca_list returns the CA names: on a server those it sends, on a
  * client those the server sent. Borrowed; NULL when none. */
-STACK_OF(X509_NAME) *tlsrig_conn_get_client_ca_list(const tlsrig_conn *conn);
+STACK_OF(X509_NAME) * tlsrig_conn_get_client_ca_list(const tlsrig_conn *conn);
 
 /* Negotiated parameters. The cipher getters return NULL / TLSRIG_ERR_NOT_AVAILABLE before a
  * cipher is agreed. get_cipher_list writes up to |cap| borrowed names of the ciphers this

@@ -287,8 +287,7 @@ int tlsrig_conn_bio_read(tlsrig_conn *conn, void *buf, size_t cap)
     if (BIO_read_ex(conn->from_ssl, buf, cap > INT_MAX ? INT_MAX : cap, &got) && got > 0)
         return (int)got;
     if (BIO_should_retry(conn->from_ssl))
-        return tlsrig__err_set(&conn->err, TLSRIG_ERR_WANT_READ,
-                               "bio_read: no bytes to send yet");
+        return tlsrig__err_set(&conn->err, TLSRIG_ERR_WANT_READ, "bio_read: no bytes to send yet");
     return tlsrig__err_set(&conn->err, TLSRIG_ERR_SSL, "bio_read");
 }
 
@@ -371,8 +370,8 @@ long tlsrig_conn_total_renegotiations(const tlsrig_conn *conn)
 int tlsrig_conn_key_update(tlsrig_conn *conn, int request_peer)
 {
     tlsrig__begin(&conn->err);
-    if (!SSL_key_update(conn->ssl, request_peer ? SSL_KEY_UPDATE_REQUESTED
-                                                : SSL_KEY_UPDATE_NOT_REQUESTED))
+    if (!SSL_key_update(conn->ssl,
+                        request_peer ? SSL_KEY_UPDATE_REQUESTED : SSL_KEY_UPDATE_NOT_REQUESTED))
         return tlsrig__err_set(&conn->err, TLSRIG_ERR_SSL, "key_update");
     return 0;
 }

@@ -11,8 +11,7 @@ static int copy_out(tlsrig_conn *conn, const char *what, const uint8_t *val, siz
                     uint8_t *buf, size_t cap)
 {
     if (len == 0)
-        return tlsrig__err_set(&conn->err, TLSRIG_ERR_NOT_AVAILABLE, "%s: not available yet",
-                               what);
+        return tlsrig__err_set(&conn->err, TLSRIG_ERR_NOT_AVAILABLE, "%s: not available yet", what);
     if (buf == NULL || cap < len)
         return tlsrig__err_set(&conn->err, TLSRIG_ERR_INVALID_ARGUMENT,
                                "%s: buffer of %zu bytes, %zu needed", what, cap, len);
@@ -167,7 +166,7 @@ X509 *tlsrig_conn_get_peer_certificate(const tlsrig_conn *conn)
     return SSL_get1_peer_certificate(conn->ssl);
 }
 
-static STACK_OF(X509) *dup_chain(STACK_OF(X509) *sk)
+static STACK_OF(X509) * dup_chain(STACK_OF(X509) * sk)
 {
     if (sk == NULL || sk_X509_num(sk) == 0)
         return NULL;
@@ -185,12 +184,12 @@ static STACK_OF(X509) *dup_chain(STACK_OF(X509) *sk)
     return copy;
 }
 
-STACK_OF(X509) *tlsrig_conn_get_peer_cert_chain(const tlsrig_conn *conn)
+STACK_OF(X509) * tlsrig_conn_get_peer_cert_chain(const tlsrig_conn *conn)
 {
     return dup_chain(SSL_get_peer_cert_chain(conn->ssl));
 }
 
-STACK_OF(X509) *tlsrig_conn_get_verified_chain(const tlsrig_conn *conn)
+STACK_OF(X509) * tlsrig_conn_get_verified_chain(const tlsrig_conn *conn)
 {
     return dup_chain(SSL_get0_verified_chain(conn->ssl));
 }
@@ -200,7 +199,7 @@ long tlsrig_conn_get_verify_result(const tlsrig_conn *conn)
     return SSL_get_verify_result(conn->ssl);
 }
 
-STACK_OF(X509_NAME) *tlsrig_conn_get_client_ca_list(const tlsrig_conn *conn)
+STACK_OF(X509_NAME) * tlsrig_conn_get_client_ca_list(const tlsrig_conn *conn)
 {
     STACK_OF(X509_NAME) *sk = SSL_get_client_CA_list(conn->ssl);
     return sk != NULL && sk_X509_NAME_num(sk) > 0 ? sk : NULL;

@@ -237,8 +237,7 @@ int tlsrig_ctx_use_certificate_chain_file(tlsrig_ctx *ctx, const char *path)
     if ((rc = tlsrig__check_readable(&ctx->err, path, "use_certificate_chain_file")) < 0)
         return rc;
     if (!SSL_CTX_use_certificate_chain_file(ctx->ssl_ctx, path))
-        return tlsrig__err_set(&ctx->err, TLSRIG_ERR_SSL, "use_certificate_chain_file: %s",
-                               path);
+        return tlsrig__err_set(&ctx->err, TLSRIG_ERR_SSL, "use_certificate_chain_file: %s", path);
     return 0;
 }
 
@@ -343,8 +342,8 @@ int tlsrig_ctx_set_verify(tlsrig_ctx *ctx, int mode, tlsrig_verify_cb cb, void *
     if (mode & ~known)
         return tlsrig__err_set(&ctx->err, TLSRIG_ERR_INVALID_ARGUMENT,
                                "set_verify: unknown mode bits 0x%x", mode & ~known);
-    if ((mode & (SSL_VERIFY_FAIL_IF_NO_PEER_CERT | SSL_VERIFY_CLIENT_ONCE |
-                 SSL_VERIFY_POST_HANDSHAKE)) &&
+    if ((mode &
+         (SSL_VERIFY_FAIL_IF_NO_PEER_CERT | SSL_VERIFY_CLIENT_ONCE | SSL_VERIFY_POST_HANDSHAKE)) &&
         !(mode & SSL_VERIFY_PEER))
         return tlsrig__err_set(&ctx->err, TLSRIG_ERR_INVALID_ARGUMENT,
                                "set_verify: VERIFY_FAIL_IF_NO_PEER_CERT, VERIFY_CLIENT_ONCE and "
@@ -412,10 +411,9 @@ int tlsrig_ctx_set_client_ca_list(tlsrig_ctx *ctx, X509_NAME *const *names, size
         if (dup == NULL || !sk_X509_NAME_push(sk, dup)) {
             X509_NAME_free(dup);
             sk_X509_NAME_pop_free(sk, X509_NAME_free);
-            return tlsrig__err_set(&ctx->err,
-                                   names[i] == NULL ? TLSRIG_ERR_INVALID_ARGUMENT
-                                                    : TLSRIG_ERR_NOMEM,
-                                   "set_client_ca_list: name %zu", i);
+            return tlsrig__err_set(
+                &ctx->err, names[i] == NULL ? TLSRIG_ERR_INVALID_ARGUMENT : TLSRIG_ERR_NOMEM,
+                "set_client_ca_list: name %zu", i);
         }
     }
     SSL_CTX_set_client_CA_list(ctx->ssl_ctx, sk);
@@ -439,11 +437,11 @@ int tlsrig_ctx_load_client_ca(tlsrig_ctx *ctx, const char *cafile)
     tlsrig__begin(&ctx->err);
     if ((rc = tlsrig__check_readable(&ctx->err, cafile, "load_client_ca")) < 0)
         return rc;
-    STACK_OF(X509_NAME) *sk = SSL_load_client_CA_file_ex(
-        cafile, ctx->det != NULL ? ctx->det->libctx : NULL, NULL);
+    STACK_OF(X509_NAME) *sk =
+        SSL_load_client_CA_file_ex(cafile, ctx->det != NULL ? ctx->det->libctx : NULL, NULL);
     if (sk == NULL)
-        return tlsrig__err_set(&ctx->err, TLSRIG_ERR_SSL,
-                               "load_client_ca: %s holds no certificate", cafile);
+        return tlsrig__err_set(&ctx->err, TLSRIG_ERR_SSL, "load_client_ca: %s holds no certificate",
+                               cafile);
     SSL_CTX_set_client_CA_list(ctx->ssl_ctx, sk);
     return 0;
 }
@@ -459,13 +457,13 @@ int tlsrig_ctx_load_tmp_dh(tlsrig_ctx *ctx, const char *dhfile)
     BIO *bio = BIO_new_file(dhfile, "r");
     if (bio == NULL)
         return tlsrig__err_set(&ctx->err, TLSRIG_ERR_SYSCALL, "load_tmp_dh: %s", dhfile);
-    EVP_PKEY *dh = PEM_read_bio_Parameters_ex(bio, NULL,
-                                              ctx->det != NULL ? ctx->det->libctx : NULL, NULL);
+    EVP_PKEY *dh =
+        PEM_read_bio_Parameters_ex(bio, NULL, ctx->det != NULL ? ctx->det->libctx : NULL, NULL);
     BIO_free(bio);
     if (dh == NULL || EVP_PKEY_get_base_id(dh) != EVP_PKEY_DH) {
         EVP_PKEY_free(dh);
-        return tlsrig__err_set(&ctx->err, TLSRIG_ERR_SSL,
-                               "load_tmp_dh: %s holds no DH parameters", dhfile);
+        return tlsrig__err_set(&ctx->err, TLSRIG_ERR_SSL, "load_tmp_dh: %s holds no DH parameters",
+                               dhfile);
     }
     if (!SSL_CTX_set0_tmp_dh_pkey(ctx->ssl_ctx, dh)) {
         EVP_PKEY_free(dh);
@@ -507,8 +505,8 @@ int tlsrig_ctx_set_cipher_list(tlsrig_ctx *ctx, const char *list)
         return tlsrig__err_set(&ctx->err, TLSRIG_ERR_INVALID_ARGUMENT,
                                "set_cipher_list: list is NULL");
     if (!SSL_CTX_set_cipher_list(ctx->ssl_ctx, list))
-        return tlsrig__err_set(&ctx->err, TLSRIG_ERR_SSL,
-                               "set_cipher_list: '%s' selects no cipher", list);
+        return tlsrig__err_set(&ctx->err, TLSRIG_ERR_SSL, "set_cipher_list: '%s' selects no cipher",
+                               list);
     return 0;
 }
 
@@ -589,8 +587,8 @@ int tlsrig_ctx_set_session_id(tlsrig_ctx *ctx, const uint8_t *id, size_t len)
     tlsrig__begin(&ctx->err);
     if ((id == NULL && len > 0) || len > SSL_MAX_SID_CTX_LENGTH)
         return tlsrig__err_set(&ctx->err, TLSRIG_ERR_INVALID_ARGUMENT,
-                               "set_session_id: session id context of %zu bytes (at most %d)",
-                               len, SSL_MAX_SID_CTX_LENGTH);
+                               "set_session_id: session id context of %zu bytes (at most %d)", len,
+                               SSL_MAX_SID_CTX_LENGTH);
     if (!SSL_CTX_set_session_id_context(ctx->ssl_ctx, id, (unsigned int)len))
         return tlsrig__err_set(&ctx->err, TLSRIG_ERR_SSL, "set_session_id");
     return 0;

@@ -131,9 +131,9 @@ int tlsrig__verify_trampoline(int preverify_ok, X509_STORE_CTX *xctx)
     tlsrig_ctx *ctx = conn != NULL ? conn->ctx : NULL;
     if (ctx == NULL || ctx->verify_cb == NULL)
         return preverify_ok;
-    int rc = ctx->verify_cb(conn, X509_STORE_CTX_get_current_cert(xctx),
-                            X509_STORE_CTX_get_error(xctx), X509_STORE_CTX_get_error_depth(xctx),
-                            preverify_ok, ctx->verify_arg);
+    int rc =
+        ctx->verify_cb(conn, X509_STORE_CTX_get_current_cert(xctx), X509_STORE_CTX_get_error(xctx),
+                       X509_STORE_CTX_get_error_depth(xctx), preverify_ok, ctx->verify_arg);
     if (rc < 0) {
         raise_cb(conn, "verify");
         X509_STORE_CTX_set_error(xctx, X509_V_ERR_APPLICATION_VERIFICATION);
@@ -309,8 +309,8 @@ static void keylog_trampoline(const SSL *ssl, const char *line)
         ctx->keylog_cb(conn, line, ctx->keylog_arg);
 }
 
-static void msg_trampoline(int write_p, int version, int content_type, const void *buf,
-                           size_t len, SSL *ssl, void *arg)
+static void msg_trampoline(int write_p, int version, int content_type, const void *buf, size_t len,
+                           SSL *ssl, void *arg)
 {
     TLSRIG__UNUSED(arg);
     tlsrig_conn *conn = tlsrig__conn_from_ssl(ssl);
@@ -378,8 +378,7 @@ void tlsrig_ctx_set_info_callback(tlsrig_ctx *ctx, tlsrig_info_cb cb, void *arg)
     SSL_CTX_set_info_callback(ctx->ssl_ctx, cb != NULL ? info_trampoline : NULL);
 }
 
-void tlsrig_ctx_set_tlsext_servername_callback(tlsrig_ctx *ctx, tlsrig_servername_cb cb,
-                                               void *arg)
+void tlsrig_ctx_set_tlsext_servername_callback(tlsrig_ctx *ctx, tlsrig_servername_cb cb, void *arg)
 {
     ctx->servername_cb = cb;
     ctx->servername_arg = arg;
@@ -392,8 +391,7 @@ void tlsrig_ctx_set_alpn_select_callback(tlsrig_ctx *ctx, tlsrig_alpn_select_cb 
     SSL_CTX_set_alpn_select_cb(ctx->ssl_ctx, cb != NULL ? alpn_trampoline : NULL, NULL);
 }
 
-void tlsrig_ctx_set_npn_advertise_callback(tlsrig_ctx *ctx, tlsrig_npn_advertise_cb cb,
-                                           void *arg)
+void tlsrig_ctx_set_npn_advertise_callback(tlsrig_ctx *ctx, tlsrig_npn_advertise_cb cb, void *arg)
 {
     ctx->npn_adv_cb = cb;
     ctx->npn_adv_arg = arg;
@@ -405,8 +403,7 @@ void tlsrig_ctx_set_npn_select_callback(tlsrig_ctx *ctx, tlsrig_npn_select_cb cb
 {
     ctx->npn_sel_cb = cb;
     ctx->npn_sel_arg = arg;
-    SSL_CTX_set_next_proto_select_cb(ctx->ssl_ctx, cb != NULL ? npn_select_trampoline : NULL,
-                                     NULL);
+    SSL_CTX_set_next_proto_select_cb(ctx->ssl_ctx, cb != NULL ? npn_select_trampoline : NULL, NULL);
 }
 
 static void update_ocsp(tlsrig_ctx *ctx)
@@ -450,40 +447,75 @@ void tlsrig_ctx_set_observer(tlsrig_ctx *ctx, tlsrig_observe_cb cb, void *arg)
 const char *tlsrig_alert_desc_string(int desc)
 {
     switch (desc) {
-    case 0: return "close_notify";
-    case 10: return "unexpected_message";
-    case 20: return "bad_record_mac";
-    case 21: return "decryption_failed";
-    case 22: return "record_overflow";
-    case 30: return "decompression_failure";
-    case 40: return "handshake_failure";
-    case 41: return "no_certificate";
-    case 42: return "bad_certificate";
-    case 43: return "unsupported_certificate";
-    case 44: return "certificate_revoked";
-    case 45: return "certificate_expired";
-    case 46: return "certificate_unknown";
-    case 47: return "illegal_parameter";
-    case 48: return "unknown_ca";
-    case 49: return "access_denied";
-    case 50: return "decode_error";
-    case 51: return "decrypt_error";
-    case 60: return "export_restriction";
-    case 70: return "protocol_version";
-    case 71: return "insufficient_security";
-    case 80: return "internal_error";
-    case 86: return "inappropriate_fallback";
-    case 90: return "user_canceled";
-    case 100: return "no_renegotiation";
-    case 109: return "missing_extension";
-    case 110: return "unsupported_extension";
-    case 111: return "certificate_unobtainable";
-    case 112: return "unrecognized_name";
-    case 113: return "bad_certificate_status_response";
-    case 114: return "bad_certificate_hash_value";
-    case 115: return "unknown_psk_identity";
-    case 116: return "certificate_required";
-    case 120: return "no_application_protocol";
-    default: return "unknown_alert";
+    case 0:
+        return "close_notify";
+    case 10:
+        return "unexpected_message";
+    case 20:
+        return "bad_record_mac";
+    case 21:
+        return "decryption_failed";
+    case 22:
+        return "record_overflow";
+    case 30:
+        return "decompression_failure";
+    case 40:
+        return "handshake_failure";
+    case 41:
+        return "no_certificate";
+    case 42:
+        return "bad_certificate";
+    case 43:
+        return "unsupported_certificate";
+    case 44:
+        return "certificate_revoked";
+    case 45:
+        return "certificate_expired";
+    case 46:
+        return "certificate_unknown";
+    case 47:
+        return "illegal_parameter";
+    case 48:
+        return "unknown_ca";
+    case 49:
+        return "access_denied";
+    case 50:
+        return "decode_error";
+    case 51:
+        return "decrypt_error";
+    case 60:
+        return "export_restriction";
+    case 70:
+        return "protocol_version";
+    case 71:
+        return "insufficient_security";
+    case 80:
+        return "internal_error";
+    case 86:
+        return "inappropriate_fallback";
+    case 90:
+        return "user_canceled";
+    case 100:
+        return "no_renegotiation";
+    case 109:
+        return "missing_extension";
+    case 110:
+        return "unsupported_extension";
+    case 111:
+        return "certificate_unobtainable";
+    case 112:
+        return "unrecognized_name";
+    case 113:
+        return "bad_certificate_status_response";
+    case 114:
+        return "bad_certificate_hash_value";
+    case 115:
+        return "unknown_psk_identity";
+    case 116:
+        return "certificate_required";
+    case 120:
+        return "no_application_protocol";
+    default:
+        return "unknown_alert";
     }
 }

@@ -428,8 +428,8 @@ cleanup:
 int tlsrig__det_libctx_reseed(OSSL_LIB_CTX *libctx, uint64_t seed)
 {
     EVP_RAND *rand = EVP_RAND_fetch(libctx, DET_ALGORITHM, DET_PROPQ);
-    det_prov *prov = rand != NULL ? OSSL_PROVIDER_get0_provider_ctx(EVP_RAND_get0_provider(rand))
-                                  : NULL;
+    det_prov *prov =
+        rand != NULL ? OSSL_PROVIDER_get0_provider_ctx(EVP_RAND_get0_provider(rand)) : NULL;
     int ok = 0;
 
     if (prov == NULL || !CRYPTO_THREAD_write_lock(prov->lock))

@@ -12,8 +12,8 @@
 const char *tlsrig_err_name(int err)
 {
     switch (err) {
-#define TLSRIG__ERR_NAME(name, value, msg)                                                        \
-    case value:                                                                                   \
+#define TLSRIG__ERR_NAME(name, value, msg)                                                         \
+    case value:                                                                                    \
         return #name;
         TLSRIG_ERRORS(TLSRIG__ERR_NAME)
 #undef TLSRIG__ERR_NAME
@@ -25,8 +25,8 @@ const char *tlsrig_err_name(int err)
 const char *tlsrig_err_message(int err)
 {
     switch (err) {
-#define TLSRIG__ERR_MSG(name, value, msg)                                                         \
-    case value:                                                                                   \
+#define TLSRIG__ERR_MSG(name, value, msg)                                                          \
+    case value:                                                                                    \
         return msg;
         TLSRIG_ERRORS(TLSRIG__ERR_MSG)
 #undef TLSRIG__ERR_MSG
@@ -138,13 +138,11 @@ int tlsrig__err_ssl(tlsrig_conn *conn, int ret, const char *what)
                                    "%s: the connection failed earlier and cannot be used", what);
             break;
         }
-        code = tlsrig__err_set(err, TLSRIG_ERR_ZERO_RETURN, "%s: the peer sent close_notify",
-                               what);
+        code = tlsrig__err_set(err, TLSRIG_ERR_ZERO_RETURN, "%s: the peer sent close_notify", what);
         break;
     case SSL_ERROR_SYSCALL:
         if (ERR_peek_error() == 0 && ret < 0 && saved_errno != 0) {
-            code = tlsrig__err_set(err, TLSRIG_ERR_SYSCALL, "%s: %s", what,
-                                   strerror(saved_errno));
+            code = tlsrig__err_set(err, TLSRIG_ERR_SYSCALL, "%s: %s", what, strerror(saved_errno));
             err->sys_errno = saved_errno;
         } else if (conn->into_ssl != NULL && !conn->bio_eof) {
             /* A memory BIO cannot hit EOF before bio_shutdown: OpenSSL refused the call

@@ -53,8 +53,7 @@ int tlsrig_conn_get_session(const tlsrig_conn *conn, tlsrig_session **out)
     *out = NULL;
     SSL_SESSION *s = SSL_get1_session(conn->ssl);
     if (s == NULL)
-        return tlsrig__err_set(&c->err, TLSRIG_ERR_NOT_AVAILABLE,
-                               "get_session: no session yet");
+        return tlsrig__err_set(&c->err, TLSRIG_ERR_NOT_AVAILABLE, "get_session: no session yet");
     tlsrig_session *sess = calloc(1, sizeof(*sess));
     if (sess == NULL) {
         SSL_SESSION_free(s);

@@ -56,8 +56,8 @@ int tlsrig_conn_connect(tlsrig_conn *conn, const struct sockaddr *addr, socklen_
     return 0;
 }
 
-int tlsrig_conn_accept(tlsrig_conn *conn, tlsrig_conn **out, int *client_fd,
-                       struct sockaddr *addr, socklen_t *addrlen)
+int tlsrig_conn_accept(tlsrig_conn *conn, tlsrig_conn **out, int *client_fd, struct sockaddr *addr,
+                       socklen_t *addrlen)
 {
     int rc, fd;
     tlsrig__begin(&conn->err);

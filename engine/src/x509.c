@@ -7,8 +7,7 @@
 
 #include "internal.h"
 
-static int open_file(const char *path, int filetype, BIO **out, tlsrig_error *err,
-                     const char *what)
+static int open_file(const char *path, int filetype, BIO **out, tlsrig_error *err, const char *what)
 {
     int rc;
     tlsrig__begin(err);
@@ -55,10 +54,10 @@ int tlsrig_pkey_load_file(const char *path, int filetype, const char *password, 
     if (rc < 0)
         return rc;
     /* An empty password, never a prompt on the terminal, when none was given. */
-    EVP_PKEY *k = filetype == SSL_FILETYPE_PEM
-                      ? PEM_read_bio_PrivateKey(bio, NULL, NULL,
-                                                (void *)(password != NULL ? password : ""))
-                      : d2i_PrivateKey_bio(bio, NULL);
+    EVP_PKEY *k =
+        filetype == SSL_FILETYPE_PEM
+            ? PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)(password != NULL ? password : ""))
+            : d2i_PrivateKey_bio(bio, NULL);
     BIO_free(bio);
     if (k == NULL)
         return tlsrig__err_set(err, TLSRIG_ERR_SSL,

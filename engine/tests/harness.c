@@ -13,8 +13,7 @@ const char *h_pki(const char *file)
     static int next;
     const char *dir = getenv("TLSRIG_PKI");
     char *b = bufs[next++ % 8];
-    snprintf(b, sizeof(bufs[0]), "%s/%s", dir != NULL && dir[0] != '\0' ? dir : "pki",
-             file);
+    snprintf(b, sizeof(bufs[0]), "%s/%s", dir != NULL && dir[0] != '\0' ? dir : "pki", file);
     return b;
 }
 
