@@ -153,6 +153,7 @@ static void side_reset(rig_side *side)
 {
     tlsrig_conn_free(side->conn);
     free(side->early);
+    free(side->wbuf);
     rig_peer *p = side->peer;
     memset(side, 0, sizeof(*side));
     side->peer = p;
@@ -210,26 +211,63 @@ static int capture(rig_state *st, int from_server, const uint8_t *buf, size_t le
 
 /* Move everything |from| has to send to the other side. Returns bytes moved, or -1 when the
  * scenario must stop (tamper abort, out of memory). */
+/* Deliver |len| bytes from |from| to the other side, recording them when capturing. */
+static int deliver(rig_state *st, rig_side *from, const uint8_t *buf, size_t len)
+{
+    if (len == 0)
+        return 0;
+    if (st->opt->capture && capture(st, from == &st->server, buf, len) < 0)
+        return -1;
+    return tlsrig_conn_bio_write(other(st, from)->conn, buf, len) == (int)len ? 0 : -1;
+}
+
+/* With a tamper hook, bytes are cut into whole TLS records (RFC 8446 §5.1: 5-byte header,
+ * 16-bit length) so the hook sees one record at a time; a record split across reads waits in
+ * the side's buffer for its end. The hook may grow a record up to the TLS maximum. */
+static int tamper_move(rig_state *st, rig_side *from, const uint8_t *buf, size_t len)
+{
+    enum { MAX_RECORD = 5 + 16384 + 2048 };
+    uint8_t *nb = realloc(from->wbuf, from->wlen + len);
+    if (nb == NULL)
+        return -1;
+    from->wbuf = nb;
+    memcpy(from->wbuf + from->wlen, buf, len);
+    from->wlen += len;
+
+    size_t off = 0;
+    while (from->wlen - off >= 5) {
+        size_t rlen = 5 + ((size_t)from->wbuf[off + 3] << 8 | from->wbuf[off + 4]);
+        if (from->wlen - off < rlen)
+            break;
+        uint8_t rec[MAX_RECORD];
+        size_t cur = rlen < sizeof(rec) ? rlen : sizeof(rec);
+        memcpy(rec, from->wbuf + off, cur);
+        off += rlen;
+        if (st->opt->tamper(st->opt->tamper_arg, from == &st->server, rec, &cur, sizeof(rec)) < 0)
+            return -1;
+        if (cur > sizeof(rec) || deliver(st, from, rec, cur) < 0)
+            return -1;
+    }
+    memmove(from->wbuf, from->wbuf + off, from->wlen - off);
+    from->wlen -= off;
+    return 0;
+}
+
+/* Move everything |from| has to send to the other side. Returns bytes moved, or -1 when the
+ * scenario must stop (tamper abort, out of memory). */
 static long wire_move(rig_state *st, rig_side *from)
 {
     uint8_t buf[16384 + 2048];
-    rig_side *to = other(st, from);
     long total = 0;
     int n;
     while ((n = tlsrig_conn_bio_read(from->conn, buf, sizeof(buf))) > 0) {
-        size_t len = (size_t)n;
         if (from->closed)
             continue; /* a closed transport carries nothing */
-        if (st->opt->tamper != NULL &&
-            st->opt->tamper(st->opt->tamper_arg, from == &st->server, buf, &len, sizeof(buf)) < 0)
+        int rc = st->opt->tamper != NULL ? tamper_move(st, from, buf, (size_t)n)
+                                         : deliver(st, from, buf, (size_t)n);
+        if (rc < 0)
             return -1;
-        if (len == 0)
-            continue;
-        if (st->opt->capture && capture(st, from == &st->server, buf, len) < 0)
-            return -1;
-        if (tlsrig_conn_bio_write(to->conn, buf, len) != (int)len)
-            return -1;
-        total += (long)len;
+        total += n;
     }
     return total;
 }

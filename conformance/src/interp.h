@@ -64,6 +64,8 @@ typedef struct rig_side {
     uint8_t *early; /* early data read by a server, not yet consumed by a step */
     size_t early_len;
     int early_done;
+    uint8_t *wbuf; /* bytes sent by this side waiting to form a whole record (tamper) */
+    size_t wlen;
 } rig_side;
 
 typedef struct rig_state {

@@ -40,9 +40,10 @@ typedef struct rig_result {
     size_t keylog_len;
 } rig_result;
 
-/* Called for every record that crosses the wire, before it is delivered. It may change the
- * bytes in place (within |cap|) and set *len (0 drops it). Return 0 to go on, negative to
- * abort the scenario. This is where in-flight tampering plugs in. */
+/* Called for every TLS record that crosses the wire (whole, header included), before it is
+ * delivered. It may change the bytes in place (within |cap|) and set *len (0 drops it).
+ * Return 0 to go on, negative to abort the scenario (the step then fails). This is where
+ * in-flight tampering plugs in. */
 typedef int (*rig_tamper_fn)(void *arg, int from_server, uint8_t *rec, size_t *len, size_t cap);
 
 typedef struct rig_options {
