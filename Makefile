@@ -55,7 +55,7 @@ ASAN_LIB := $(BUILD)/asan/lib/libtlsrig.a
 
 TOOLS := $(BUILD)/bin/tlsrig-selfcheck $(BUILD)/bin/tlsrig-bench
 
-.PHONY: all lib test test-plain test-asan deps pki-regen transcripts conformance bench fuzz coverage format \
+.PHONY: all lib test test-plain test-asan deps pki-regen transcripts conformance bench format \
         format-check clean help
 
 all: lib $(TOOLS)
@@ -152,7 +152,7 @@ test: deps
 # Unit tests (engine and conformance modules) plain and sanitized, the scenario suite under
 # the sanitized runner, then the pytest collection of the suite and the runner's CLI tests.
 test-all: $(TEST_BINS) $(ASAN_TESTS) $(RIG_TESTS) $(ASAN_RIG_TESTS) $(TLSRIG_BIN) \
-          $(ASAN_TLSRIG_BIN)
+          $(ASAN_TLSRIG_BIN) $(FZ_REPLAY) $(FZ_TARGETS:%=$(FZ_LF)/%)
 	@TLSRIG_PKI=$(PKI) scripts/run-tests.sh plain $(TEST_BINS) $(RIG_TESTS) \
 	    -- asan $(ASAN_TESTS) $(ASAN_RIG_TESTS)
 	@echo "== scenario suite under ASan+UBSan"
@@ -166,6 +166,10 @@ test-all: $(TEST_BINS) $(ASAN_TESTS) $(RIG_TESTS) $(ASAN_RIG_TESTS) $(TLSRIG_BIN
 	@tail -n 1 $(BUILD)/replay.log
 	@echo "== pytest"
 	@TLSRIG_PKI=$(PKI) $(PYTHON) -m pytest -q -n 2 conformance
+	@echo "== fuzz corpora and regressions through the replay binaries"
+	@$(MAKE) --no-print-directory fuzz-replay
+	@echo "== fuzz smoke runs (libFuzzer, instrumented OpenSSL)"
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 test-plain: $(TEST_BINS)
 	@TLSRIG_PKI=$(PKI) scripts/run-tests.sh plain $(TEST_BINS)
@@ -195,8 +199,7 @@ bench: deps
 	$(BUILD)/bin/tlsrig-bench $(PKI)
 	scripts/bench-conformance.sh $(TLSRIG_BIN) $(PKI) $(SCENARIOS)
 
-fuzz coverage:
-	@echo "make $@: the fuzz targets are not part of this tree yet" >&2; exit 2
+include fuzz/fuzz.mk
 
 FORMAT_FILES = $(wildcard engine/include/*.h engine/src/*.[ch] engine/tests/*.[ch] \
     engine/tools/*.[ch] conformance/src/*.[ch] conformance/tests/*.[ch] fuzz/*.[ch])

@@ -378,4 +378,5 @@ void fz_run_input(int is_server, const uint8_t *data, size_t len)
     fz_input_io(&in, &p, data + off, len - off, &io);
     fz_run(&fc, &io);
     fz_conn_cleanup(&fc);
+    fz_settle();
 }

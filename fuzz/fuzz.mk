@@ -9,6 +9,7 @@
 #                      a campaign (scripts/fuzz-campaign.sh): work corpus in
 #                      $(BUILD)/fuzz/work/<target>/, crashes kept in $(BUILD)/fuzz/crashes/
 #   make fuzz-corpus   record and minimise the committed seeds (scripts/gen-corpus.py)
+#   make bench-fuzz    ours vs OpenSSL's own server/client targets (scripts/bench-fuzz.sh)
 #
 # Each target is one source, fuzz/<target>.c, linked three ways: with fuzz/replay_main.c
 # (plain main), with libFuzzer, or with fuzz/afl_main.c (AFL++ persistent mode).
@@ -96,5 +97,18 @@ fuzz: $(if $(filter afl,$(ENGINE)),$(FZ_AFL)/$(TARGET),$(FZ_LF)/$(TARGET))
 	@scripts/fuzz-campaign.sh --engine $(ENGINE) --target $(TARGET) --seconds $(SECONDS) \
 	    --jobs $(JOBS) --build $(BUILD)
 
+# tlsrig's server and client targets against OpenSSL's own, same OpenSSL build, one core each
+# (scripts/bench-fuzz.sh): exec/s ratios and libssl coverage. 4 x BENCH_FUZZ_SECONDS of runs,
+# two at a time.
+BENCH_FUZZ_SECONDS ?= 600
+.PHONY: bench-fuzz
+bench-fuzz: deps
+	scripts/bench-fuzz.sh --seconds $(BENCH_FUZZ_SECONDS) --build $(BUILD)
+
 fuzz-corpus: $(FZ_REPLAY) $(TLSRIG_BIN)
 	$(PYTHON) scripts/gen-corpus.py --build $(BUILD)
+
+# Triage, coverage and the OSS-Fuzz build check live in their own files.
+-include fuzz/triage.mk
+-include fuzz/coverage.mk
+-include fuzz/ossfuzz.mk

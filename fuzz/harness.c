@@ -456,6 +456,15 @@ void fz_reset(void)
     if (tlsrig_det_reseed(W.det[FZ_SIDE_TARGET], FZ_SEED_TARGET) < 0)
         fz_fatal("cannot reseed");
     tlsrig_clock_set(TLSRIG_CLOCK_EPOCH);
+    fz_settle();
+    fz_digest = 0;
+}
+
+void fz_settle(void)
+{
+    if (!W.ready)
+        return;
+    ERR_clear_error();
     /* 0 flushes every session whatever its age: a server must not resume what an earlier
      * input left in its cache. The peer's caches stay: the seed recorder resumes from them. */
     for (int prof = 0; prof < FZ_N_PROFILES; prof++) {
@@ -463,7 +472,6 @@ void fz_reset(void)
             SSL_CTX_flush_sessions(tlsrig_ctx_get0_ssl_ctx(W.server[FZ_SIDE_TARGET][prof][k]), 0);
         SSL_CTX_flush_sessions(tlsrig_ctx_get0_ssl_ctx(W.client[FZ_SIDE_TARGET][prof]), 0);
     }
-    fz_digest = 0;
 }
 
 /* ---- connections ---- */

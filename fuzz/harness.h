@@ -161,6 +161,12 @@ void fz_init(void);
  * session caches flushed, OpenSSL's error queue empty, fz_digest zero. */
 void fz_reset(void);
 
+/* fz_settle frees what an input left behind in the target's contexts (cached sessions, the
+ * error queue), as fz_reset does too. Called when an input ends, it keeps an input's
+ * allocations and frees balanced: libFuzzer re-runs, under a leak check, every input that
+ * frees less than it allocates. */
+void fz_settle(void);
+
 /* One connection under the driver: the engine connection, its settings and the state the
  * driver keeps about it. Its callbacks find it through the connection's app data. */
 typedef struct fz_conn {

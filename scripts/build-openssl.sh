@@ -528,6 +528,15 @@ fuzz)
     # -DPEDANTIC drops inline assembly the sanitizers cannot see, as enable-ubsan would.
     cflags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
     cflags+=" -fno-sanitize=alignment -fsanitize=fuzzer-no-link -DPEDANTIC $fuzz_macro"
+    # Arithmetic kernels go without coverage instrumentation (the list says which and why).
+    # The list is copied into the cache under a name holding its hash, so CFLAGS, and with
+    # them the cache key, change whenever it does.
+    ignore_src=$(dirname "$(readlink -f "$0")")/openssl-sancov-ignore.txt
+    [ -f "$ignore_src" ] || die "missing $ignore_src"
+    ignore=$cache/openssl/sancov-ignore-$(sha256sum <"$ignore_src" | cut -c1-12).txt
+    mkdir -p "$cache/openssl"
+    [ -f "$ignore" ] || { cp "$ignore_src" "$ignore.tmp$$" && mv "$ignore.tmp$$" "$ignore"; }
+    cflags+=" -fsanitize-coverage-ignorelist=$ignore"
     ;;
 afl)
     cc=afl-clang-fast

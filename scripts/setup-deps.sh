@@ -10,6 +10,8 @@ PACKAGES=(
     libcmocka-dev                       # engine unit tests
     python3-pytest python3-pytest-xdist # conformance collection, in parallel
     tshark                              # checks that pcapng captures decrypt
+    afl++                               # AFL++ builds and campaigns of the fuzz targets
+    llvm                                # llvm-cov/llvm-profdata (make coverage), llvm-symbolizer
 )
 
 missing=()

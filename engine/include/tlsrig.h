@@ -242,7 +242,11 @@ void tlsrig_det_free(tlsrig_det *det);
 /* tlsrig_det_reseed restarts |det|'s generator from |seed| in place: what contexts on it draw
  * from now on is what they would draw from a new det with that seed (on the thread that
  * created it). It costs microseconds where tlsrig_det_new costs milliseconds, so a fuzz
- * target can restart per input while keeping its contexts. Returns 0 or TLSRIG_ERR_SSL. */
+ * target can restart per input while keeping its contexts. Returns 0 or TLSRIG_ERR_SSL.
+ * State that OpenSSL keeps outside the generator is not restarted: an RSA key's blinding
+ * factor is drawn on first use and redrawn every 32 private-key operations, so a key that
+ * signed before the reseed draws differently after it. For byte-identical RSA signatures
+ * across reseeds, load the key into a fresh context (or use ECDSA/EdDSA keys). */
 TLSRIG_MUST_CHECK int tlsrig_det_reseed(tlsrig_det *det, uint64_t seed);
 
 /* tlsrig_det_default returns the source installed by tlsrig_deterministic (borrowed), or
@@ -712,7 +716,8 @@ int tlsrig_conn_session_reused(const tlsrig_conn *conn);
  * none; get_peer_cert_chain returns a new STACK_OF(X509) (free with
  * sk_X509_pop_free(chain, X509_free)) as sent by the peer, or NULL (on a server the
  * client's own certificate is left out, as OpenSSL and pyOpenSSL do); get_verified_chain
- * returns the chain as built by verification (Python ssl), or NULL. get_verify_result is
+ * returns a new STACK_OF(X509) holding the chain as built by verification (Python ssl; free
+ * it the same way), or NULL. get_verify_result is
  * the X509_V_* result of verification. */
 X509 *tlsrig_conn_get_peer_certificate(const tlsrig_conn *conn);
 STACK_OF(X509) * tlsrig_conn_get_peer_cert_chain(const tlsrig_conn *conn);
