@@ -170,6 +170,10 @@ test-all: $(TEST_BINS) $(ASAN_TESTS) $(RIG_TESTS) $(ASAN_RIG_TESTS) $(TLSRIG_BIN
 	@$(MAKE) --no-print-directory fuzz-replay
 	@echo "== fuzz smoke runs (libFuzzer, instrumented OpenSSL)"
 	@$(MAKE) --no-print-directory fuzz-smoke
+	@echo "== crash triage on a target with known bugs"
+	@$(MAKE) --no-print-directory triage-test
+	@echo "== coverage reports (llvm-cov, coverage-instrumented OpenSSL)"
+	@$(MAKE) --no-print-directory coverage-test
 
 test-plain: $(TEST_BINS)
 	@TLSRIG_PKI=$(PKI) scripts/run-tests.sh plain $(TEST_BINS)

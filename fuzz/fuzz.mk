@@ -109,6 +109,6 @@ fuzz-corpus: $(FZ_REPLAY) $(TLSRIG_BIN)
 	$(PYTHON) scripts/gen-corpus.py --build $(BUILD)
 
 # Triage, coverage and the OSS-Fuzz build check live in their own files.
--include fuzz/triage.mk
--include fuzz/coverage.mk
+include fuzz/triage.mk
+include fuzz/coverage.mk
 -include fuzz/ossfuzz.mk

@@ -61,7 +61,7 @@ bbuild=$build/bench-fuzz-build
 say "our targets, linked against $prefix"
 make --no-print-directory -s BUILD="$bbuild" FUZZ_OPENSSL="$prefix" \
     "$bbuild/fuzz/libfuzzer/server" "$bbuild/fuzz/libfuzzer/client" >&2
-make --no-print-directory -s coverage-build >&2
+make --no-print-directory -s BUILD="$build" coverage-build >&2
 ours_bin=$bbuild/fuzz/libfuzzer
 ours_cov=$build/fuzz/cov
 
