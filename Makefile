@@ -65,6 +65,12 @@ help:
 	@echo "make test         install deps, build, run the engine tests plain and under ASan+UBSan"
 	@echo "make conformance  install deps, build, run the in-memory handshake self-check"
 	@echo "make bench        engine vs plain OpenSSL: handshakes/s and bulk MB/s ratios"
+	@echo "make fuzz TARGET=server SECONDS=60 JOBS=1 ENGINE=libfuzzer|afl   a fuzzing campaign"
+	@echo "make fuzz-build / afl-build / fuzz-replay / fuzz-smoke / fuzz-corpus (fuzz/README.md)"
+	@echo "make triage TARGET=server     reproduce, deduplicate, minimise and report crashes"
+	@echo "make coverage TARGET=server   llvm-cov HTML, libssl summary, ssl/statem handler table"
+	@echo "make oss-fuzz-check           run .clusterfuzzlite/build.sh locally and check its output"
+	@echo "make bench-fuzz               our server/client targets vs OpenSSL's own (10 min each)"
 	@echo "make format       apply .clang-format;  make clean"
 
 deps:
@@ -174,6 +180,8 @@ test-all: $(TEST_BINS) $(ASAN_TESTS) $(RIG_TESTS) $(ASAN_RIG_TESTS) $(TLSRIG_BIN
 	@$(MAKE) --no-print-directory triage-test
 	@echo "== coverage reports (llvm-cov, coverage-instrumented OpenSSL)"
 	@$(MAKE) --no-print-directory coverage-test
+	@echo "== OSS-Fuzz / ClusterFuzzLite build.sh, run as the infrastructure runs it"
+	@$(MAKE) --no-print-directory oss-fuzz-check
 
 test-plain: $(TEST_BINS)
 	@TLSRIG_PKI=$(PKI) scripts/run-tests.sh plain $(TEST_BINS)

@@ -111,4 +111,4 @@ fuzz-corpus: $(FZ_REPLAY) $(TLSRIG_BIN)
 # Triage, coverage and the OSS-Fuzz build check live in their own files.
 include fuzz/triage.mk
 include fuzz/coverage.mk
--include fuzz/ossfuzz.mk
+include fuzz/ossfuzz.mk

@@ -166,26 +166,30 @@ run_afl() {
         pids+=($!)
     done
     stat_of() { sed -n "s/^$1 *: *//p" "$2" 2>/dev/null | head -n 1; }
-    local alive=1 eps cov corp found f
+    local alive=1 eps cov corp found runs n f
     while [ "$alive" = 1 ]; do
         sleep 2
         alive=0
         for i in "${pids[@]}"; do kill -0 "$i" 2>/dev/null && alive=1; done
-        eps=0 found=0 cov='?' corp='?'
+        # exec/s, runs and crashes add up over the main instance and the secondaries
+        eps=0 found=0 runs=0 cov='?' corp='?'
         for f in "$out"/*/fuzzer_stats; do
             [ -f "$f" ] || continue
             # execs_per_sec is meaningless while AFL++ calibrates: average over the run instead
             eps=$(awk -v a="$eps" -v n="$(stat_of execs_done "$f")" -v t0="$(stat_of start_time "$f")" \
                 -v t1="$(stat_of last_update "$f")" \
                 'BEGIN { d = t1 - t0; printf "%d", a + (d > 0 ? n / d : 0) }')
-            found=$((found + $(stat_of saved_crashes "$f" || echo 0)))
+            n=$(stat_of saved_crashes "$f")
+            found=$((found + ${n:-0}))
+            n=$(stat_of execs_done "$f")
+            runs=$((runs + ${n:-0}))
         done
         if [ -f "$out/main/fuzzer_stats" ]; then
             cov=$(stat_of edges_found "$out/main/fuzzer_stats")
             corp=$(stat_of corpus_count "$out/main/fuzzer_stats")
         fi
         status "exec/s $eps  cov $cov edges  corpus $corp  crashes ${found:-0}"
-        summary_stats="runs $(stat_of execs_done "$out/main/fuzzer_stats"), $eps exec/s, cov $cov edges, corpus $corp"
+        summary_stats="runs $runs, $eps exec/s, cov $cov edges, corpus $corp"
     done
     [ "$tty" = 1 ] && printf '\n'
     wait
