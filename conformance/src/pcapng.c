@@ -15,12 +15,12 @@
  */
 #include "pcapng.h"
 
+#include "outfile.h"
+
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- pcapng constants (block definitions and the IANA considerations of the spec) ---- */
@@ -79,20 +79,6 @@ typedef struct writer {
     int io_errno;     /* first write error, 0 while all is well */
     uint64_t packets; /* packets written: the clock and the IPv4 identification */
 } writer;
-
-/* set_err formats into |err| when the caller gave room for a message. */
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static void put_le16(uint8_t *p, uint16_t v)
 {
@@ -378,8 +364,7 @@ int pcapng_write(const char *path, const rig_chunk *chunks, size_t n, const char
                  size_t keylog_len, char *err, size_t errlen)
 {
     int rc = -1;
-    char *tmp = NULL;
-    int fd = -1;
+    rig_outfile out = {0};
     writer w = {NULL, 0, 0};
     uint32_t *slot = NULL; /* conn -> 1 + index into conns; 0 when not seen */
     tcp_conn *conns = NULL;
@@ -388,22 +373,22 @@ int pcapng_write(const char *path, const rig_chunk *chunks, size_t n, const char
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     if (path == NULL || path[0] == '\0') {
-        set_err(err, errlen, "pcapng: no output path given");
+        rig_set_err(err, errlen, "pcapng: no output path given");
         goto cleanup;
     }
     if (n > 0 && chunks == NULL) {
-        set_err(err, errlen, "pcapng: %s: %zu chunks but no chunk array", path, n);
+        rig_set_err(err, errlen, "pcapng: %s: %zu chunks but no chunk array", path, n);
         goto cleanup;
     }
     if (keylog_len > 0 && keylog == NULL) {
-        set_err(err, errlen, "pcapng: %s: key log length %zu but no key log", path, keylog_len);
+        rig_set_err(err, errlen, "pcapng: %s: key log length %zu but no key log", path, keylog_len);
         goto cleanup;
     }
     /* Block lengths are 32-bit ("General Block Structure"): the DSB must fit with its
      * header and padding. */
     if (keylog_len > UINT32_MAX - 64u) {
-        set_err(err, errlen, "pcapng: %s: key log of %zu bytes is too large for one block", path,
-                keylog_len);
+        rig_set_err(err, errlen, "pcapng: %s: key log of %zu bytes is too large for one block",
+                    path, keylog_len);
         goto cleanup;
     }
 
@@ -411,26 +396,27 @@ int pcapng_write(const char *path, const rig_chunk *chunks, size_t n, const char
      * creating anything, so a bad argument leaves no file behind. */
     slot = calloc(PCAPNG_MAX_CONN + 1u, sizeof(*slot));
     if (slot == NULL) {
-        set_err(err, errlen, "pcapng: %s: out of memory", path);
+        rig_set_err(err, errlen, "pcapng: %s: out of memory", path);
         goto cleanup;
     }
     for (size_t i = 0; i < n; i++) {
         const rig_chunk *ch = &chunks[i];
         if (ch->conn < 0 || ch->conn > PCAPNG_MAX_CONN) {
-            set_err(err, errlen,
-                    "pcapng: %s: chunk %zu: connection %d is outside 0..%d (client ports "
-                    "start at %u)",
-                    path, i, ch->conn, PCAPNG_MAX_CONN, CLIENT_PORT_BASE);
+            rig_set_err(err, errlen,
+                        "pcapng: %s: chunk %zu: connection %d is outside 0..%d (client ports "
+                        "start at %u)",
+                        path, i, ch->conn, PCAPNG_MAX_CONN, CLIENT_PORT_BASE);
             goto cleanup;
         }
         if (ch->len > 0 && ch->data == NULL) {
-            set_err(err, errlen, "pcapng: %s: chunk %zu: %zu bytes but no data", path, i, ch->len);
+            rig_set_err(err, errlen, "pcapng: %s: chunk %zu: %zu bytes but no data", path, i,
+                        ch->len);
             goto cleanup;
         }
         if (slot[ch->conn] == 0) {
             tcp_conn *grown = realloc(conns, (n_conns + 1) * sizeof(*conns));
             if (grown == NULL) {
-                set_err(err, errlen, "pcapng: %s: out of memory", path);
+                rig_set_err(err, errlen, "pcapng: %s: out of memory", path);
                 goto cleanup;
             }
             conns = grown;
@@ -443,32 +429,9 @@ int pcapng_write(const char *path, const rig_chunk *chunks, size_t n, const char
         conns[slot[ch->conn] - 1].last = i;
     }
 
-    /* A temporary file next to |path|, renamed over it once complete: readers never see a
-     * half-written capture and a failure never clobbers an older one. */
-    {
-        size_t tlen = strlen(path) + sizeof(".XXXXXX");
-        tmp = malloc(tlen);
-        if (tmp == NULL) {
-            set_err(err, errlen, "pcapng: %s: out of memory", path);
-            goto cleanup;
-        }
-        snprintf(tmp, tlen, "%s.XXXXXX", path);
-    }
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        set_err(err, errlen, "pcapng: cannot create %s: %s", path, strerror(errno));
-        free(tmp);
-        tmp = NULL;
+    if (rig_outfile_open(&out, path, "pcapng", err, errlen) != 0)
         goto cleanup;
-    }
-    /* mkstemp makes the file private; a capture is an ordinary artefact. */
-    (void)fchmod(fd, 0644);
-    w.f = fdopen(fd, "wb");
-    if (w.f == NULL) {
-        set_err(err, errlen, "pcapng: cannot write %s: %s", tmp, strerror(errno));
-        goto cleanup;
-    }
-    fd = -1; /* owned by w.f now */
+    w.f = out.f;
 
     write_shb(&w);
     write_idb(&w);
@@ -484,35 +447,13 @@ int pcapng_write(const char *path, const rig_chunk *chunks, size_t n, const char
             close_conn(&w, c);
     }
 
-    if (w.io_errno == 0 && fflush(w.f) != 0)
-        w.io_errno = errno != 0 ? errno : EIO;
-    {
-        FILE *f = w.f;
-        w.f = NULL;
-        if (fclose(f) != 0 && w.io_errno == 0)
-            w.io_errno = errno != 0 ? errno : EIO;
-    }
-    if (w.io_errno != 0) {
-        set_err(err, errlen, "pcapng: cannot write %s: %s", tmp, strerror(w.io_errno));
+    out.io_errno = w.io_errno;
+    if (rig_outfile_commit(&out, "pcapng", err, errlen) != 0)
         goto cleanup;
-    }
-    if (rename(tmp, path) != 0) {
-        set_err(err, errlen, "pcapng: cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        goto cleanup;
-    }
-    free(tmp);
-    tmp = NULL;
     rc = 0;
 
 cleanup:
-    if (w.f != NULL)
-        fclose(w.f);
-    if (fd >= 0)
-        close(fd);
-    if (tmp != NULL) {
-        unlink(tmp);
-        free(tmp);
-    }
+    rig_outfile_discard(&out);
     free(conns);
     free(slot);
     return rc;

@@ -8,27 +8,14 @@
  */
 #include "transcript.h"
 
+#include "outfile.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-/* set_err formats into |err| when the caller gave room for a message. */
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static const char hexdigits[] = "0123456789abcdef";
 
@@ -62,52 +49,53 @@ static int check_write_args(const char *path, const char *id, const char *source
     size_t id_len, size;
 
     if (path == NULL || path[0] == '\0') {
-        set_err(err, errlen, "transcript: no output path given");
+        rig_set_err(err, errlen, "transcript: no output path given");
         return -1;
     }
     if (id == NULL || id[0] == '\0') {
-        set_err(err, errlen, "transcript: %s: the scenario id is empty", path);
+        rig_set_err(err, errlen, "transcript: %s: the scenario id is empty", path);
         return -1;
     }
     id_len = strlen(id);
     if (id_len > TRANSCRIPT_MAX_ID) {
-        set_err(err, errlen, "transcript: %s: the scenario id is %zu bytes (limit %d)", path,
-                id_len, TRANSCRIPT_MAX_ID);
+        rig_set_err(err, errlen, "transcript: %s: the scenario id is %zu bytes (limit %d)", path,
+                    id_len, TRANSCRIPT_MAX_ID);
         return -1;
     }
     if (strpbrk(id, "\r\n") != NULL) {
-        set_err(err, errlen, "transcript: %s: the scenario id holds a line break", path);
+        rig_set_err(err, errlen, "transcript: %s: the scenario id holds a line break", path);
         return -1;
     }
     if (source_len > 0 && source == NULL) {
-        set_err(err, errlen, "transcript: %s: source length %zu but no source", path, source_len);
+        rig_set_err(err, errlen, "transcript: %s: source length %zu but no source", path,
+                    source_len);
         return -1;
     }
     if (source_len > TRANSCRIPT_MAX_SOURCE) {
-        set_err(err, errlen, "transcript: %s: the source is %zu bytes (limit %zu)", path,
-                source_len, TRANSCRIPT_MAX_SOURCE);
+        rig_set_err(err, errlen, "transcript: %s: the source is %zu bytes (limit %zu)", path,
+                    source_len, TRANSCRIPT_MAX_SOURCE);
         return -1;
     }
     if (n > TRANSCRIPT_MAX_CHUNKS) {
-        set_err(err, errlen, "transcript: %s: %zu chunks (limit %d)", path, n,
-                TRANSCRIPT_MAX_CHUNKS);
+        rig_set_err(err, errlen, "transcript: %s: %zu chunks (limit %d)", path, n,
+                    TRANSCRIPT_MAX_CHUNKS);
         return -1;
     }
     if (n > 0 && chunks == NULL) {
-        set_err(err, errlen, "transcript: %s: %zu chunks but no chunk array", path, n);
+        rig_set_err(err, errlen, "transcript: %s: %zu chunks but no chunk array", path, n);
         return -1;
     }
     /* Header lines: generous fixed allowance plus the id and the source. */
     size = 128 + id_len + source_len;
     for (size_t i = 0; i < n; i++) {
         if (chunks[i].conn < 0 || chunks[i].conn > TRANSCRIPT_MAX_CONN) {
-            set_err(err, errlen, "transcript: %s: chunk %zu: connection %d is outside 0..%d", path,
-                    i, chunks[i].conn, TRANSCRIPT_MAX_CONN);
+            rig_set_err(err, errlen, "transcript: %s: chunk %zu: connection %d is outside 0..%d",
+                        path, i, chunks[i].conn, TRANSCRIPT_MAX_CONN);
             return -1;
         }
         if (chunks[i].len > 0 && chunks[i].data == NULL) {
-            set_err(err, errlen, "transcript: %s: chunk %zu: %zu bytes but no data", path, i,
-                    chunks[i].len);
+            rig_set_err(err, errlen, "transcript: %s: chunk %zu: %zu bytes but no data", path, i,
+                        chunks[i].len);
             return -1;
         }
         if (chunks[i].len > TRANSCRIPT_MAX_FILE / 2) {
@@ -119,8 +107,8 @@ static int check_write_args(const char *path, const char *id, const char *source
             break;
     }
     if (size > TRANSCRIPT_MAX_FILE) {
-        set_err(err, errlen, "transcript: %s: the transcript would exceed %zu bytes", path,
-                TRANSCRIPT_MAX_FILE);
+        rig_set_err(err, errlen, "transcript: %s: the transcript would exceed %zu bytes", path,
+                    TRANSCRIPT_MAX_FILE);
         return -1;
     }
     return 0;
@@ -130,8 +118,7 @@ int transcript_write(const char *path, const char *id, uint64_t seed, const char
                      size_t source_len, const rig_chunk *chunks, size_t n, char *err, size_t errlen)
 {
     int rc = -1;
-    char *tmp = NULL;
-    int fd = -1;
+    rig_outfile out = {0};
     FILE *f = NULL;
     int io_errno = 0;
 
@@ -140,32 +127,9 @@ int transcript_write(const char *path, const char *id, uint64_t seed, const char
     if (check_write_args(path, id, source, source_len, chunks, n, err, errlen) != 0)
         goto cleanup;
 
-    /* Written beside |path| and renamed: a reader never sees half a transcript, and a
-     * failed write leaves an older one intact. */
-    {
-        size_t tlen = strlen(path) + sizeof(".XXXXXX");
-        tmp = malloc(tlen);
-        if (tmp == NULL) {
-            set_err(err, errlen, "transcript: %s: out of memory", path);
-            goto cleanup;
-        }
-        snprintf(tmp, tlen, "%s.XXXXXX", path);
-    }
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        set_err(err, errlen, "transcript: cannot create %s: %s", path, strerror(errno));
-        free(tmp);
-        tmp = NULL;
+    if (rig_outfile_open(&out, path, "transcript", err, errlen) != 0)
         goto cleanup;
-    }
-    /* mkstemp makes the file private; a transcript is meant to be shared and committed. */
-    (void)fchmod(fd, 0644);
-    f = fdopen(fd, "wb");
-    if (f == NULL) {
-        set_err(err, errlen, "transcript: cannot write %s: %s", tmp, strerror(errno));
-        goto cleanup;
-    }
-    fd = -1; /* owned by f now */
+    f = out.f;
 
     if (fprintf(f, "%s %d\nid %s\nseed %llu\nsource %zu\n", TRANSCRIPT_MAGIC, TRANSCRIPT_VERSION,
                 id, (unsigned long long)seed, source_len) < 0 ||
@@ -180,35 +144,15 @@ int transcript_write(const char *path, const char *id, uint64_t seed, const char
             fputc('\n', f) == EOF)
             io_errno = errno != 0 ? errno : EIO;
     }
-    if (io_errno == 0 && (fputs("end\n", f) == EOF || fflush(f) != 0))
+    if (io_errno == 0 && fputs("end\n", f) == EOF)
         io_errno = errno != 0 ? errno : EIO;
-    {
-        FILE *tf = f;
-        f = NULL;
-        if (fclose(tf) != 0 && io_errno == 0)
-            io_errno = errno != 0 ? errno : EIO;
-    }
-    if (io_errno != 0) {
-        set_err(err, errlen, "transcript: cannot write %s: %s", tmp, strerror(io_errno));
+    out.io_errno = io_errno;
+    if (rig_outfile_commit(&out, "transcript", err, errlen) != 0)
         goto cleanup;
-    }
-    if (rename(tmp, path) != 0) {
-        set_err(err, errlen, "transcript: cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        goto cleanup;
-    }
-    free(tmp);
-    tmp = NULL;
     rc = 0;
 
 cleanup:
-    if (f != NULL)
-        fclose(f);
-    if (fd >= 0)
-        close(fd);
-    if (tmp != NULL) {
-        unlink(tmp);
-        free(tmp);
-    }
+    rig_outfile_discard(&out);
     return rc;
 }
 
@@ -243,7 +187,7 @@ static int fail(parser *ps, long lineno, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    set_err(ps->err, ps->errlen, "%s:%ld: %s", ps->name, lineno, msg);
+    rig_set_err(ps->err, ps->errlen, "%s:%ld: %s", ps->name, lineno, msg);
     return -1;
 }
 
@@ -548,7 +492,7 @@ int transcript_parse(const char *name, const char *text, size_t len, transcript 
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     if (out == NULL) {
-        set_err(err, errlen, "%s: no transcript to fill", name != NULL ? name : "transcript");
+        rig_set_err(err, errlen, "%s: no transcript to fill", name != NULL ? name : "transcript");
         return -1;
     }
     memset(out, 0, sizeof(*out));
@@ -561,12 +505,12 @@ int transcript_parse(const char *name, const char *text, size_t len, transcript 
     ps.errlen = errlen;
     ps.t = out;
     if (text == NULL && len > 0) {
-        set_err(err, errlen, "%s: no text", ps.name);
+        rig_set_err(err, errlen, "%s: no text", ps.name);
         goto cleanup;
     }
     if (len > TRANSCRIPT_MAX_FILE) {
-        set_err(err, errlen, "%s: %zu bytes exceeds the limit of %zu", ps.name, len,
-                TRANSCRIPT_MAX_FILE);
+        rig_set_err(err, errlen, "%s: %zu bytes exceeds the limit of %zu", ps.name, len,
+                    TRANSCRIPT_MAX_FILE);
         goto cleanup;
     }
     if (parse_header(&ps) != 0 || parse_body(&ps) != 0)
@@ -591,12 +535,12 @@ int transcript_read(const char *path, transcript *out, char *err, size_t errlen)
     if (out != NULL)
         memset(out, 0, sizeof(*out));
     if (path == NULL) {
-        set_err(err, errlen, "transcript: no path given");
+        rig_set_err(err, errlen, "transcript: no path given");
         goto cleanup;
     }
     f = fopen(path, "rb");
     if (f == NULL) {
-        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        rig_set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         goto cleanup;
     }
     /* Read in growing steps rather than trusting a size from stat: the file may be a pipe
@@ -609,13 +553,13 @@ int transcript_read(const char *path, transcript *out, char *err, size_t errlen)
             if (ncap > TRANSCRIPT_MAX_FILE + 1)
                 ncap = TRANSCRIPT_MAX_FILE + 1;
             if (ncap == cap) {
-                set_err(err, errlen, "%s: the file exceeds the limit of %zu bytes", path,
-                        TRANSCRIPT_MAX_FILE);
+                rig_set_err(err, errlen, "%s: the file exceeds the limit of %zu bytes", path,
+                            TRANSCRIPT_MAX_FILE);
                 goto cleanup;
             }
             grown = realloc(buf, ncap);
             if (grown == NULL) {
-                set_err(err, errlen, "%s: out of memory", path);
+                rig_set_err(err, errlen, "%s: out of memory", path);
                 goto cleanup;
             }
             buf = grown;
@@ -625,15 +569,15 @@ int transcript_read(const char *path, transcript *out, char *err, size_t errlen)
         len += got;
         if (got == 0) {
             if (ferror(f)) {
-                set_err(err, errlen, "%s: read error: %s", path, strerror(errno));
+                rig_set_err(err, errlen, "%s: read error: %s", path, strerror(errno));
                 goto cleanup;
             }
             break;
         }
     }
     if (len > TRANSCRIPT_MAX_FILE) {
-        set_err(err, errlen, "%s: the file exceeds the limit of %zu bytes", path,
-                TRANSCRIPT_MAX_FILE);
+        rig_set_err(err, errlen, "%s: the file exceeds the limit of %zu bytes", path,
+                    TRANSCRIPT_MAX_FILE);
         goto cleanup;
     }
     rc = transcript_parse(path, buf, len, out, err, errlen);
@@ -673,7 +617,7 @@ int transcript_compare(const transcript *t, const rig_chunk *chunks, size_t n, c
     if (msg != NULL && msglen > 0)
         msg[0] = '\0';
     if (n > 0 && chunks == NULL) {
-        set_err(msg, msglen, "the run has %zu chunks but no chunk array", n);
+        rig_set_err(msg, msglen, "the run has %zu chunks but no chunk array", n);
         return 1;
     }
     for (size_t i = 0; i < common; i++) {
@@ -683,41 +627,41 @@ int transcript_compare(const transcript *t, const rig_chunk *chunks, size_t n, c
         size_t off = 0;
 
         if (da != db || a->conn != b->conn) {
-            set_err(msg, msglen,
-                    "chunk %zu: transcript has %s conn %d (%zu bytes), run has %s conn %d "
-                    "(%zu bytes)",
-                    i, dir_name(da), a->conn, a->len, dir_name(db), b->conn, b->len);
+            rig_set_err(msg, msglen,
+                        "chunk %zu: transcript has %s conn %d (%zu bytes), run has %s conn %d "
+                        "(%zu bytes)",
+                        i, dir_name(da), a->conn, a->len, dir_name(db), b->conn, b->len);
             return 1;
         }
         if (shortest > 0 && (a->data == NULL || b->data == NULL)) {
-            set_err(msg, msglen, "chunk %zu (%s, conn %d): no data", i, dir_name(da), a->conn);
+            rig_set_err(msg, msglen, "chunk %zu (%s, conn %d): no data", i, dir_name(da), a->conn);
             return 1;
         }
         while (off < shortest && a->data[off] == b->data[off])
             off++;
         if (off < shortest) {
-            set_err(msg, msglen,
-                    "chunk %zu (%s, conn %d): first difference at byte offset %zu (transcript "
-                    "0x%02x, run 0x%02x); lengths: transcript %zu, run %zu",
-                    i, dir_name(da), a->conn, off, a->data[off], b->data[off], a->len, b->len);
+            rig_set_err(msg, msglen,
+                        "chunk %zu (%s, conn %d): first difference at byte offset %zu (transcript "
+                        "0x%02x, run 0x%02x); lengths: transcript %zu, run %zu",
+                        i, dir_name(da), a->conn, off, a->data[off], b->data[off], a->len, b->len);
             return 1;
         }
         if (a->len != b->len) {
-            set_err(msg, msglen,
-                    "chunk %zu (%s, conn %d): first difference at byte offset %zu (%s ends "
-                    "there); lengths: transcript %zu, run %zu",
-                    i, dir_name(da), a->conn, off, a->len < b->len ? "transcript" : "run", a->len,
-                    b->len);
+            rig_set_err(msg, msglen,
+                        "chunk %zu (%s, conn %d): first difference at byte offset %zu (%s ends "
+                        "there); lengths: transcript %zu, run %zu",
+                        i, dir_name(da), a->conn, off, a->len < b->len ? "transcript" : "run",
+                        a->len, b->len);
             return 1;
         }
     }
     if (tn != n) {
         const rig_chunk *x = tn > n ? &t->chunks[common] : &chunks[common];
-        set_err(msg, msglen,
-                "chunk %zu: transcript has %zu chunks, run has %zu; the first extra one (in "
-                "the %s) is %s conn %d, %zu bytes",
-                common, tn, n, tn > n ? "transcript" : "run", dir_name(x->from_server != 0),
-                x->conn, x->len);
+        rig_set_err(msg, msglen,
+                    "chunk %zu: transcript has %zu chunks, run has %zu; the first extra one (in "
+                    "the %s) is %s conn %d, %zu bytes",
+                    common, tn, n, tn > n ? "transcript" : "run", dir_name(x->from_server != 0),
+                    x->conn, x->len);
         return 1;
     }
     return 0;

@@ -386,12 +386,38 @@ int tlsrig_conn_verify_client_post_handshake(tlsrig_conn *conn)
 
 /* ---- early data (RFC 8446 §4.2.10) ---- */
 
+/* early_data_usable refuses, before the first write_early_data, a session the ClientHello
+ * could not offer: one of another version than TLS 1.3, one that cannot be resumed, or any
+ * session when the connection's highest version is below TLS 1.3. OpenSSL would replace such
+ * a session with a fresh one while its early-data state machine carries on, and fail the
+ * next write with an internal error (an assertion in builds without NDEBUG). A missing
+ * session or one without early data is left to OpenSSL, which refuses it cleanly. */
+static int early_data_usable(tlsrig_conn *conn)
+{
+    SSL_SESSION *sess = SSL_get0_session(conn->ssl);
+    if (!SSL_in_before(conn->ssl) || sess == NULL || SSL_SESSION_get_max_early_data(sess) == 0)
+        return 0;
+    int max = (int)SSL_get_max_proto_version(conn->ssl);
+    if (max != 0 && max < TLS1_3_VERSION)
+        return tlsrig__err_set(&conn->err, TLSRIG_ERR_INVALID_ARGUMENT,
+                               "write_early_data: early data needs TLS 1.3 and the connection's "
+                               "highest version is 0x%04x",
+                               (unsigned)max);
+    if (SSL_SESSION_get_protocol_version(sess) != TLS1_3_VERSION || !SSL_SESSION_is_resumable(sess))
+        return tlsrig__err_set(&conn->err, TLSRIG_ERR_INVALID_ARGUMENT,
+                               "write_early_data: the session set is not a resumable TLS 1.3 "
+                               "session");
+    return 0;
+}
+
 int tlsrig_conn_write_early_data(tlsrig_conn *conn, const void *buf, size_t len)
 {
     size_t written = 0;
     int rc;
     tlsrig__begin(&conn->err);
     if ((rc = check_len(conn, len, "write_early_data")) < 0)
+        return rc;
+    if ((rc = early_data_usable(conn)) < 0)
         return rc;
     conn->cb_failed = NULL;
     int ret = SSL_write_early_data(conn->ssl, buf, len, &written);
@@ -465,19 +491,8 @@ int tlsrig_conn_set_hostname(tlsrig_conn *conn, const char *name)
 
 int tlsrig_conn_set_alpn_protos(tlsrig_conn *conn, const tlsrig_bytes *protos, size_t n)
 {
-    uint8_t *wire = NULL;
-    size_t len = 0;
     tlsrig__begin(&conn->err);
-    int rc = tlsrig__protos_encode(protos, n, &wire, &len);
-    if (rc < 0)
-        return tlsrig__err_set(&conn->err, rc, "set_alpn_protos: %s",
-                               rc == TLSRIG_ERR_NOMEM ? "out of memory"
-                                                      : "each protocol must be 1..255 bytes");
-    rc = SSL_set_alpn_protos(conn->ssl, wire, (unsigned int)len);
-    free(wire);
-    if (rc != 0)
-        return tlsrig__err_set(&conn->err, TLSRIG_ERR_SSL, "set_alpn_protos");
-    return 0;
+    return tlsrig__set_alpn_protos(&conn->err, NULL, conn->ssl, protos, n);
 }
 
 int tlsrig_conn_request_ocsp(tlsrig_conn *conn)

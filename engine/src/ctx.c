@@ -643,20 +643,8 @@ void *tlsrig_ctx_get_app_data(const tlsrig_ctx *ctx)
 
 int tlsrig_ctx_set_alpn_protos(tlsrig_ctx *ctx, const tlsrig_bytes *protos, size_t n)
 {
-    uint8_t *wire = NULL;
-    size_t len = 0;
     tlsrig__begin(&ctx->err);
-    int rc = tlsrig__protos_encode(protos, n, &wire, &len);
-    if (rc < 0)
-        return tlsrig__err_set(&ctx->err, rc, "set_alpn_protos: %s",
-                               rc == TLSRIG_ERR_NOMEM ? "out of memory"
-                                                      : "each protocol must be 1..255 bytes");
-    /* SSL_CTX_set_alpn_protos returns 0 on success. */
-    rc = SSL_CTX_set_alpn_protos(ctx->ssl_ctx, wire, (unsigned int)len);
-    free(wire);
-    if (rc != 0)
-        return tlsrig__err_set(&ctx->err, TLSRIG_ERR_SSL, "set_alpn_protos");
-    return 0;
+    return tlsrig__set_alpn_protos(&ctx->err, ctx->ssl_ctx, NULL, protos, n);
 }
 
 int tlsrig_ctx_set_post_handshake_auth(tlsrig_ctx *ctx, int on)

@@ -83,6 +83,25 @@ int tlsrig__protos_encode(const tlsrig_bytes *protos, size_t n, uint8_t **out, s
     return 0;
 }
 
+int tlsrig__set_alpn_protos(tlsrig_error *err, SSL_CTX *ssl_ctx, SSL *ssl,
+                            const tlsrig_bytes *protos, size_t n)
+{
+    uint8_t *wire = NULL;
+    size_t len = 0;
+    int rc = tlsrig__protos_encode(protos, n, &wire, &len);
+    if (rc < 0)
+        return tlsrig__err_set(err, rc, "set_alpn_protos: %s",
+                               rc == TLSRIG_ERR_NOMEM ? "out of memory"
+                                                      : "each protocol must be 1..255 bytes");
+    /* Both setters return 0 on success. */
+    rc = ssl_ctx != NULL ? SSL_CTX_set_alpn_protos(ssl_ctx, wire, (unsigned int)len)
+                         : SSL_set_alpn_protos(ssl, wire, (unsigned int)len);
+    free(wire);
+    if (rc != 0)
+        return tlsrig__err_set(err, TLSRIG_ERR_SSL, "set_alpn_protos");
+    return 0;
+}
+
 int tlsrig__protos_decode(const uint8_t *wire, size_t len, tlsrig_bytes **out, size_t *n)
 {
     size_t count = 0;
@@ -173,32 +192,50 @@ static int servername_trampoline(SSL *ssl, int *al, void *arg)
     return SSL_TLSEXT_ERR_OK;
 }
 
-static int alpn_trampoline(SSL *ssl, const unsigned char **out, unsigned char *outlen,
-                           const unsigned char *in, unsigned int inlen, void *arg)
+/* select_proto runs a protocol selection callback (ALPN or NPN, same signature) on the
+ * peer's wire-format list |in| and returns OpenSSL's SSL_TLSEXT_ERR_* answer. What the
+ * callback's TLSRIG_NO_OVERLAPPING_PROTOCOLS means differs: ALPN declines the extension,
+ * NPN (which must pick something) takes the peer's first protocol, as OpenSSL does. */
+static int select_proto(SSL *ssl, tlsrig_alpn_select_cb cb, void *arg, int npn,
+                        const unsigned char *in, unsigned int inlen, const unsigned char **out,
+                        unsigned char *outlen)
 {
-    TLSRIG__UNUSED(arg);
     tlsrig_conn *conn = tlsrig__conn_from_ssl(ssl);
-    tlsrig_ctx *ctx = ctx_of(ssl);
     tlsrig_bytes *list = NULL;
     size_t n = 0, chosen = 0;
     int ret = SSL_TLSEXT_ERR_ALERT_FATAL;
 
-    if (ctx == NULL || ctx->alpn_cb == NULL)
+    if (cb == NULL)
         return SSL_TLSEXT_ERR_NOACK;
     if (tlsrig__protos_decode(in, inlen, &list, &n) < 0)
         return SSL_TLSEXT_ERR_ALERT_FATAL; /* RFC 7301 §3.1: malformed list */
-    int rc = ctx->alpn_cb(conn, list, n, &chosen, ctx->alpn_arg);
-    if (rc == TLSRIG_NO_OVERLAPPING_PROTOCOLS) {
+    int rc = cb(conn, list, n, &chosen, arg);
+    if (rc == TLSRIG_NO_OVERLAPPING_PROTOCOLS && !npn) {
         ret = SSL_TLSEXT_ERR_NOACK;
-    } else if (rc < 0 || rc > 0 || chosen >= n) {
-        raise_cb(conn, "alpn_select");
+    } else if (rc == TLSRIG_NO_OVERLAPPING_PROTOCOLS && n > 0) {
+        *out = list[0].data;
+        *outlen = (unsigned char)list[0].len;
+        ret = SSL_TLSEXT_ERR_OK;
+    } else if (rc != 0 || chosen >= n) {
+        raise_cb(conn, npn ? "npn_select" : "alpn_select");
     } else {
+        /* |out| points into |in|; OpenSSL copies the selection before |in| goes away. */
         *out = list[chosen].data;
         *outlen = (unsigned char)list[chosen].len;
         ret = SSL_TLSEXT_ERR_OK;
     }
     free(list);
     return ret;
+}
+
+static int alpn_trampoline(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                           const unsigned char *in, unsigned int inlen, void *arg)
+{
+    TLSRIG__UNUSED(arg);
+    tlsrig_ctx *ctx = ctx_of(ssl);
+    if (ctx == NULL)
+        return SSL_TLSEXT_ERR_NOACK;
+    return select_proto(ssl, ctx->alpn_cb, ctx->alpn_arg, 0, in, inlen, out, outlen);
 }
 
 static int npn_advertise_trampoline(SSL *ssl, const unsigned char **out, unsigned int *outlen,
@@ -231,30 +268,12 @@ static int npn_select_trampoline(SSL *ssl, unsigned char **out, unsigned char *o
                                  const unsigned char *in, unsigned int inlen, void *arg)
 {
     TLSRIG__UNUSED(arg);
-    tlsrig_conn *conn = tlsrig__conn_from_ssl(ssl);
     tlsrig_ctx *ctx = ctx_of(ssl);
-    tlsrig_bytes *list = NULL;
-    size_t n = 0, chosen = 0;
-    int ret = SSL_TLSEXT_ERR_ALERT_FATAL;
-
-    if (ctx == NULL || ctx->npn_sel_cb == NULL)
+    const unsigned char *chosen = NULL;
+    if (ctx == NULL)
         return SSL_TLSEXT_ERR_NOACK;
-    if (tlsrig__protos_decode(in, inlen, &list, &n) < 0)
-        return SSL_TLSEXT_ERR_ALERT_FATAL;
-    int rc = ctx->npn_sel_cb(conn, list, n, &chosen, ctx->npn_sel_arg);
-    if (rc == TLSRIG_NO_OVERLAPPING_PROTOCOLS && n > 0) {
-        chosen = 0;
-        rc = 0;
-    }
-    if (rc != 0 || chosen >= n) {
-        raise_cb(conn, "npn_select");
-    } else {
-        /* OpenSSL copies the selection before |in| goes away. */
-        *out = (unsigned char *)list[chosen].data;
-        *outlen = (unsigned char)list[chosen].len;
-        ret = SSL_TLSEXT_ERR_OK;
-    }
-    free(list);
+    int ret = select_proto(ssl, ctx->npn_sel_cb, ctx->npn_sel_arg, 1, in, inlen, &chosen, outlen);
+    *out = (unsigned char *)chosen; /* OpenSSL's prototype is not const; it only reads */
     return ret;
 }
 

@@ -106,6 +106,11 @@ int tlsrig__protos_encode(const tlsrig_bytes *protos, size_t n, uint8_t **out, s
 /* Decode wire format into a new array of |*n| borrowed slices; 0 or an error. */
 int tlsrig__protos_decode(const uint8_t *wire, size_t len, tlsrig_bytes **out, size_t *n);
 
+/* tlsrig__set_alpn_protos encodes |protos| and offers them on |ssl_ctx| or, when that is
+ * NULL, on |ssl| (Context and Connection set_alpn_protos). Errors are set in |err|. */
+int tlsrig__set_alpn_protos(tlsrig_error *err, SSL_CTX *ssl_ctx, SSL *ssl,
+                            const tlsrig_bytes *protos, size_t n);
+
 #define TLSRIG__UNUSED(x) ((void)(x))
 
 /* tlsrig__begin starts a public call that can fail: OpenSSL's queue and the object's error

@@ -1925,6 +1925,29 @@ static void ed_replay_rejected(void **state)
     expect_no_data(replay);
 }
 
+/* A client whose highest version is below TLS 1.3 cannot offer a TLS 1.3 session, so it
+ * has nothing to send early data under: a clear refusal before any byte is written, where
+ * OpenSSL would swap the session and then fail the write with an internal error (an abort in
+ * builds with assertions; found by the client fuzz target). The connection stays usable. */
+static void ed_refused_when_tls13_is_off(void **state)
+{
+    fx *f = *state;
+    ed_ticket(f);
+    h_pair_new(&f->p2, f->c, f->s);
+    tlsrig_conn *c = f->p2.client;
+    h_conn_ok(c, tlsrig_conn_set_session(c, f->sess));
+    assert_int_equal(SSL_set_max_proto_version(tlsrig_conn_get0_ssl(c), TLS1_2_VERSION), 1);
+    expect_err(c, tlsrig_conn_write_early_data(c, EARLY, EARLY_LEN), TLSRIG_ERR_INVALID_ARGUMENT,
+               "early data needs TLS 1.3");
+    expect_err(c, tlsrig_conn_write_early_data(c, EARLY, EARLY_LEN), TLSRIG_ERR_INVALID_ARGUMENT,
+               "early data needs TLS 1.3");
+    assert_int_equal(tlsrig_conn_bio_pending(c), 0);
+    handshake_ok(&f->p2);
+    assert_string_equal(tlsrig_conn_get_protocol_version_name(c), "TLSv1.2");
+    assert_int_equal(tlsrig_conn_session_reused(c), 0);
+    assert_int_equal(tlsrig_conn_get_early_data_status(c), SSL_EARLY_DATA_NOT_SENT);
+}
+
 static void ed_refused_calls(void **state)
 {
     fx *f = *state;
@@ -2039,6 +2062,7 @@ int main(void)
         T(ed_rejected_max_early_data_zero),
         T(ed_replay_rejected),
         T(ed_refused_calls),
+        T(ed_refused_when_tls13_is_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
