@@ -680,7 +680,10 @@ TLSRIG_MUST_CHECK int tlsrig_conn_verify_client_post_handshake(tlsrig_conn *conn
 
 /* Early data (0-RTT, RFC 8446 §4.2.10). Client: write_early_data sends application data
  * before the handshake completes (the session set must allow early data) and returns the
- * count written or an error. Server: read_early_data returns the count read (> 0),
+ * count written or an error: TLSRIG_ERR_SSL when the session allows no early data, and
+ * TLSRIG_ERR_INVALID_ARGUMENT, before anything is sent, when the ClientHello could not offer
+ * the session (the connection's highest version is below TLS 1.3, or the session is not a
+ * resumable TLS 1.3 one). Server: read_early_data returns the count read (> 0),
  * TLSRIG_ERR_WANT_READ while more may come, TLSRIG_ERR_ZERO_RETURN when the early data has
  * ended (or there was none), after which do_handshake finishes the handshake.
  * get_early_data_status returns SSL_EARLY_DATA_NOT_SENT / _REJECTED / _ACCEPTED. */
