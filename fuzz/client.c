@@ -19,18 +19,11 @@
  * max_len: 32768 (a server flight with a certificate chain, tickets, and data past the
  * 16384-byte record limit).
  */
-#include <stdlib.h>
-
 #include "harness.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    /* --gen-seeds works under every driver, so seeds can be recorded with the very OpenSSL
-     * the fuzzer links: a seed is only as deep as its randoms match. */
-    int rc = fz_tool_main(*argc, *argv);
-    if (rc >= 0)
-        exit(rc);
-    fz_init();
+    fz_peer_target_initialize(0, *argc, *argv);
     return 0;
 }
 

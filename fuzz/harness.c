@@ -451,7 +451,6 @@ static void refresh_rsa(void)
 void fz_reset(void)
 {
     fz_init();
-    ERR_clear_error();
     refresh_rsa();
     if (tlsrig_det_reseed(W.det[FZ_SIDE_TARGET], FZ_SEED_TARGET) < 0)
         fz_fatal("cannot reseed");

@@ -259,4 +259,10 @@ int fz_gen_seeds(int target_is_server, const char *dir);
 /* fz_tool_seeds is the fz_tool_main of the server and client targets: --gen-seeds DIR. */
 int fz_tool_seeds(int target_is_server, int argc, char **argv);
 
+/* fz_peer_target_initialize is LLVMFuzzerInitialize of the server and client targets: it
+ * runs --gen-seeds (exiting with its status) when asked, under every driver, so seeds are
+ * recorded with the very OpenSSL the fuzzer links (a seed is only as deep as its randoms
+ * match), and otherwise builds every context (fz_init). */
+void fz_peer_target_initialize(int target_is_server, int argc, char **argv);
+
 #endif

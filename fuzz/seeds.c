@@ -427,3 +427,11 @@ int fz_tool_seeds(int target_is_server, int argc, char **argv)
     printf("%d seeds in %s\n", n, argv[2]);
     return 0;
 }
+
+void fz_peer_target_initialize(int target_is_server, int argc, char **argv)
+{
+    int rc = fz_tool_seeds(target_is_server, argc, argv);
+    if (rc >= 0)
+        exit(rc);
+    fz_init();
+}

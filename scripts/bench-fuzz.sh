@@ -61,7 +61,7 @@ bbuild=$build/bench-fuzz-build
 say "our targets, linked against $prefix"
 make --no-print-directory -s BUILD="$bbuild" FUZZ_OPENSSL="$prefix" \
     "$bbuild/fuzz/libfuzzer/server" "$bbuild/fuzz/libfuzzer/client" >&2
-make --no-print-directory -s BUILD="$build" coverage-build >&2
+make --no-print-directory -s BUILD="$build" "$build/fuzz/cov/server" "$build/fuzz/cov/client" >&2
 ours_bin=$bbuild/fuzz/libfuzzer
 ours_cov=$build/fuzz/cov
 
@@ -69,19 +69,6 @@ ours_cov=$build/fuzz/cov
 rm -rf "$out"
 mkdir -p "$out"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=32:malloc_context_size=5}
-
-# options_of TARGET - our .options as libFuzzer flags
-options_of() {
-    local key value
-    while IFS='=' read -r key value; do
-        key=$(echo "$key" | tr -d '[:space:]') value=$(echo "$value" | tr -d '[:space:]')
-        case $key in
-        '' | '#'* | '['*) continue ;;
-        dict) echo "-dict=fuzz/$value" ;;
-        *) echo "-$key=$value" ;;
-        esac
-    done <"fuzz/$1.options"
-}
 
 # run NAME CPU BIN CORPUS FLAGS... - one campaign in the background; sets $! for the caller.
 run() {
@@ -98,7 +85,7 @@ for t in server client; do
     mkdir -p "$out/ours-$t/corpus" "$out/theirs-$t/corpus"
     cp corpus/"$t"/* "$out/ours-$t/corpus/"
     say "$t: ours and OpenSSL's, ${seconds} s each, side by side"
-    mapfile -t opts < <(options_of "$t")
+    mapfile -t opts < <(scripts/fuzz-options.sh "fuzz/$t.options")
     run "ours-$t" 0 "$ours_bin/$t" "$out/ours-$t/corpus" "${opts[@]}"
     p1=$!
     run "theirs-$t" "$cpu_b" "$theirs_bin-$t" "$out/theirs-$t/corpus"
@@ -132,21 +119,20 @@ coverage theirs "$theirs_cov-server" "$theirs_cov-client"
 import json, re, sys
 out, seconds = sys.argv[1], sys.argv[2]
 
-def stat(run, key):
+def last(run, pattern):
+    """the last number |pattern| captures in a run's log"""
     val = None
     for line in open(f"{out}/{run}/log", errors="replace"):
-        m = re.match(rf"stat::{key}:\s*(\d+)", line)
+        m = re.search(pattern, line)
         if m:
             val = int(m.group(1))
     return val
 
+def stat(run, key):
+    return last(run, rf"^stat::{key}:\s*(\d+)")
+
 def last_cov(run):
-    cov = None
-    for line in open(f"{out}/{run}/log", errors="replace"):
-        m = re.search(r"\bcov: (\d+)", line)
-        if m:
-            cov = int(m.group(1))
-    return cov
+    return last(run, r"\bcov: (\d+)")
 
 def libssl(side):
     return json.load(open(f"{out}/cov-{side}/summary.json"))["libssl"]

@@ -62,19 +62,14 @@ done
 
 # The .options file (libFuzzer's, as ClusterFuzz reads it): every "key = value" of its
 # [libfuzzer] section becomes -key=value; AFL++ takes the dictionary and max_len from it.
-lf_options=()
+mapfile -t lf_options < <(scripts/fuzz-options.sh "fuzz/$target.options")
 dict='' max_len=''
-if [ -f "fuzz/$target.options" ]; then
-    while IFS='=' read -r key value; do
-        key=$(echo "$key" | tr -d '[:space:]') value=$(echo "$value" | tr -d '[:space:]')
-        case $key in
-        '' | '#'* | '['*) continue ;;
-        dict) dict=fuzz/$value; lf_options+=(-dict="$dict") ;;
-        max_len) max_len=$value; lf_options+=(-max_len="$value") ;;
-        *) lf_options+=("-$key=$value") ;;
-        esac
-    done < "fuzz/$target.options"
-fi
+for opt in "${lf_options[@]}"; do
+    case $opt in
+    -dict=*) dict=${opt#-dict=} ;;
+    -max_len=*) max_len=${opt#-max_len=} ;;
+    esac
+done
 
 # ASan's defaults keep 256 MB of freed memory in quarantine and 30 frames per allocation; a
 # TLS handshake allocates so much that page faults and stack unwinding took a quarter of each

@@ -181,23 +181,6 @@ read -r -a targets <<< "$(sed -n 's/^FZ_TARGETS *:= *//p' fuzz/fuzz.mk | head -n
 [ ${#targets[@]} -gt 0 ] || fail "cannot read FZ_TARGETS from fuzz/fuzz.mk"
 [ -d "$run_out/tlsrig-pki" ] || fail "\$OUT has no tlsrig-pki/"
 
-# lf_flags TARGET: the -key=value flags of \$OUT/TARGET.options' [libfuzzer] section, as
-# ClusterFuzz passes them (dict resolved next to the binary)
-lf_flags() {
-    local key value section=''
-    [ -f "$run_out/$1.options" ] || return 0
-    while IFS='=' read -r key value; do
-        key=$(echo "$key" | tr -d '[:space:]') value=$(echo "$value" | tr -d '[:space:]')
-        case $key in
-        '' | '#'*) continue ;;
-        '['*) section=$key; continue ;;
-        esac
-        [ "$section" = '[libfuzzer]' ] || continue
-        [ "$key" = dict ] && value=$run_out/$value
-        echo "-$key=$value"
-    done < "$run_out/$1.options"
-}
-
 for t in "${targets[@]}"; do
     bin=$run_out/$t
     [ -x "$bin" ] || fail "$t: \$OUT/$t is missing or not executable"
@@ -223,7 +206,7 @@ for t in "${targets[@]}"; do
     if [ "$n_seeds" -eq 0 ] && [ "$expected" -gt 0 ] || [ "$n_seeds" -gt "$expected" ]; then
         fail "$t: the seed corpus zip holds $n_seeds files; corpus/ has $expected"
     fi
-    mapfile -t opts < <(lf_flags "$t")
+    mapfile -t opts < <("$root/scripts/fuzz-options.sh" "$run_out/$t.options")
 
     # every seed, once
     log=$tmp/$t-seeds.log
