@@ -10,7 +10,7 @@ PYTHON     ?= /usr/bin/python3
 PKI        := $(CURDIR)/pki
 
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-CPPFLAGS   += -Iengine/include -Iengine/src -D_GNU_SOURCE
+CPPFLAGS   += -Iengine/include -Iengine/src -Iwire/include -D_GNU_SOURCE
 CFLAGS     ?= -O2 -g
 BASE_CFLAGS := -std=c11 $(WARN) -fPIC
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -21,6 +21,17 @@ ENGINE_SRCS := $(sort $(wildcard engine/src/*.c))
 ENGINE_OBJS := $(ENGINE_SRCS:engine/src/%.c=$(BUILD)/obj/engine/%.o)
 ASAN_OBJS   := $(ENGINE_SRCS:engine/src/%.c=$(BUILD)/asan/obj/engine/%.o)
 ENGINE_HDRS := engine/include/tlsrig.h $(wildcard engine/src/*.h)
+
+# the wire: endpoints, the pump, framing, keylog (wire/include/wire.h)
+WIRE_SRCS   := $(sort $(wildcard wire/src/*.c))
+WIRE_OBJS   := $(WIRE_SRCS:wire/src/%.c=$(BUILD)/obj/wire/%.o)
+ASAN_WIRE_OBJS := $(WIRE_SRCS:wire/src/%.c=$(BUILD)/asan/obj/wire/%.o)
+WIRE_HDRS   := wire/include/wire.h $(wildcard wire/src/*.h)
+WIRE_A      := $(BUILD)/lib/libwire.a
+ASAN_WIRE_A := $(BUILD)/asan/lib/libwire.a
+WIRE_TEST_SRCS := $(sort $(wildcard wire/tests/test_*.c))
+WIRE_TESTS  := $(WIRE_TEST_SRCS:wire/tests/%.c=$(BUILD)/tests/wire_%)
+ASAN_WIRE_TESTS := $(WIRE_TEST_SRCS:wire/tests/%.c=$(BUILD)/asan/tests/wire_%)
 
 TEST_SRCS    := $(sort $(wildcard engine/tests/test_*.c))
 TEST_HELPERS := $(filter-out $(TEST_SRCS),$(wildcard engine/tests/*.c))
@@ -76,7 +87,32 @@ help:
 deps:
 	@scripts/setup-deps.sh
 
-lib: $(LIB_A) $(LIB_SO)
+lib: $(LIB_A) $(LIB_SO) $(WIRE_A)
+
+$(BUILD)/obj/wire/%.o: wire/src/%.c $(WIRE_HDRS) $(ENGINE_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/obj/wire/%.o: wire/src/%.c $(WIRE_HDRS) $(ENGINE_HDRS)
+	@mkdir -p $(@D)
+	$(ASAN_CC) $(CPPFLAGS) $(BASE_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+
+$(WIRE_A): $(WIRE_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(ASAN_WIRE_A): $(ASAN_WIRE_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/wire_%: wire/tests/%.c $(WIRE_A) $(LIB_A) $(WIRE_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(BASE_CFLAGS) $(CFLAGS) $< -o $@ $(WIRE_A) $(LIB_A) -lcmocka $(LDLIBS_SSL)
+
+$(BUILD)/asan/tests/wire_%: wire/tests/%.c $(ASAN_WIRE_A) $(ASAN_LIB) $(WIRE_HDRS)
+	@mkdir -p $(@D)
+	$(ASAN_CC) $(CPPFLAGS) $(BASE_CFLAGS) $(ASAN_FLAGS) $< -o $@ $(ASAN_WIRE_A) $(ASAN_LIB) \
+	    -lcmocka $(LDLIBS_SSL)
 
 $(BUILD)/obj/engine/%.o: engine/src/%.c $(ENGINE_HDRS)
 	@mkdir -p $(@D)
@@ -104,7 +140,7 @@ pki-regen:
 	rm -rf $(BUILD)/pki-new && scripts/gen-pki.sh $(BUILD)/pki-new
 	rm -rf $(PKI) && cp -a $(BUILD)/pki-new $(PKI) && rm -f $(PKI)/.complete
 
-$(BUILD)/obj/rig/%.o: conformance/src/%.c $(RIG_HDRS) $(ENGINE_HDRS)
+$(BUILD)/obj/rig/%.o: conformance/src/%.c $(RIG_HDRS) $(WIRE_HDRS) $(ENGINE_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -112,17 +148,17 @@ $(RIG_A): $(RIG_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(TLSRIG_BIN): conformance/src/main.c $(RIG_A) $(LIB_A) $(RIG_HDRS)
+$(TLSRIG_BIN): conformance/src/main.c $(RIG_A) $(WIRE_A) $(LIB_A) $(RIG_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(CFLAGS) $< -o $@ $(RIG_A) $(LIB_A) \
-	    $(LDLIBS_SSL)
+	$(CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(CFLAGS) $< -o $@ $(RIG_A) $(WIRE_A) \
+	    $(LIB_A) $(LDLIBS_SSL)
 
-$(BUILD)/tests/rig_%: conformance/tests/%.c $(RIG_A) $(LIB_A) $(RIG_HDRS)
+$(BUILD)/tests/rig_%: conformance/tests/%.c $(RIG_A) $(WIRE_A) $(LIB_A) $(RIG_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(CFLAGS) $< -o $@ $(RIG_A) $(LIB_A) \
-	    -lcmocka $(LDLIBS_SSL)
+	$(CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(CFLAGS) $< -o $@ $(RIG_A) $(WIRE_A) \
+	    $(LIB_A) -lcmocka $(LDLIBS_SSL)
 
-$(BUILD)/asan/obj/rig/%.o: conformance/src/%.c $(RIG_HDRS) $(ENGINE_HDRS)
+$(BUILD)/asan/obj/rig/%.o: conformance/src/%.c $(RIG_HDRS) $(WIRE_HDRS) $(ENGINE_HDRS)
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
 
@@ -130,37 +166,42 @@ $(ASAN_RIG_A): $(ASAN_RIG_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(ASAN_TLSRIG_BIN): conformance/src/main.c $(ASAN_RIG_A) $(ASAN_LIB) $(RIG_HDRS)
+$(ASAN_TLSRIG_BIN): conformance/src/main.c $(ASAN_RIG_A) $(ASAN_WIRE_A) $(ASAN_LIB) $(RIG_HDRS)
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(ASAN_FLAGS) $< -o $@ \
-	    $(ASAN_RIG_A) $(ASAN_LIB) $(LDLIBS_SSL)
+	    $(ASAN_RIG_A) $(ASAN_WIRE_A) $(ASAN_LIB) $(LDLIBS_SSL)
 
-$(BUILD)/asan/tests/rig_%: conformance/tests/%.c $(ASAN_RIG_A) $(ASAN_LIB) $(RIG_HDRS)
+$(BUILD)/asan/tests/rig_%: conformance/tests/%.c $(ASAN_RIG_A) $(ASAN_WIRE_A) $(ASAN_LIB) \
+                           $(RIG_HDRS)
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(ASAN_FLAGS) $< -o $@ \
-	    $(ASAN_RIG_A) $(ASAN_LIB) -lcmocka $(LDLIBS_SSL)
+	    $(ASAN_RIG_A) $(ASAN_WIRE_A) $(ASAN_LIB) -lcmocka $(LDLIBS_SSL)
 
 # ---- tests ----
 
-$(BUILD)/tests/%: engine/tests/%.c $(TEST_HELPERS) engine/tests/harness.h $(LIB_A)
+# The engine's tests drive connection pairs through the wire (a test-only dependency: the
+# engine library itself knows nothing of it).
+$(BUILD)/tests/%: engine/tests/%.c $(TEST_HELPERS) engine/tests/harness.h $(WIRE_A) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Iengine/tests $(BASE_CFLAGS) $(CFLAGS) $< $(TEST_HELPERS) -o $@ \
-	    $(LIB_A) -lcmocka $(LDLIBS_SSL)
+	    $(WIRE_A) $(LIB_A) -lcmocka $(LDLIBS_SSL)
 
-$(BUILD)/asan/tests/%: engine/tests/%.c $(TEST_HELPERS) engine/tests/harness.h $(ASAN_LIB)
+$(BUILD)/asan/tests/%: engine/tests/%.c $(TEST_HELPERS) engine/tests/harness.h $(ASAN_WIRE_A) \
+                       $(ASAN_LIB)
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(CPPFLAGS) -Iengine/tests $(BASE_CFLAGS) $(ASAN_FLAGS) $< $(TEST_HELPERS) \
-	    -o $@ $(ASAN_LIB) -lcmocka $(LDLIBS_SSL)
+	    -o $@ $(ASAN_WIRE_A) $(ASAN_LIB) -lcmocka $(LDLIBS_SSL)
 
 test: deps
 	@$(MAKE) --no-print-directory -j$(shell nproc) test-all
 
 # Unit tests (engine and conformance modules) plain and sanitized, the scenario suite under
 # the sanitized runner, then the pytest collection of the suite and the runner's CLI tests.
-test-all: $(TEST_BINS) $(ASAN_TESTS) $(RIG_TESTS) $(ASAN_RIG_TESTS) $(TLSRIG_BIN) \
+test-all: $(TEST_BINS) $(ASAN_TESTS) $(WIRE_TESTS) $(ASAN_WIRE_TESTS) $(RIG_TESTS) \
+          $(ASAN_RIG_TESTS) $(TLSRIG_BIN) \
           $(ASAN_TLSRIG_BIN) $(FZ_REPLAY) $(FZ_TARGETS:%=$(FZ_LF)/%)
-	@TLSRIG_PKI=$(PKI) scripts/run-tests.sh plain $(TEST_BINS) $(RIG_TESTS) \
-	    -- asan $(ASAN_TESTS) $(ASAN_RIG_TESTS)
+	@TLSRIG_PKI=$(PKI) scripts/run-tests.sh plain $(TEST_BINS) $(WIRE_TESTS) $(RIG_TESTS) \
+	    -- asan $(ASAN_TESTS) $(ASAN_WIRE_TESTS) $(ASAN_RIG_TESTS)
 	@echo "== scenario suite under ASan+UBSan"
 	@ASAN_OPTIONS=detect_leaks=1 $(ASAN_TLSRIG_BIN) run --pki $(PKI) -j 2 \
 	    --pcap-dir $(BUILD)/conformance-failures $(SCENARIOS) > $(BUILD)/asan-suite.log 2>&1 \
@@ -183,17 +224,18 @@ test-all: $(TEST_BINS) $(ASAN_TESTS) $(RIG_TESTS) $(ASAN_RIG_TESTS) $(TLSRIG_BIN
 	@echo "== OSS-Fuzz / ClusterFuzzLite build.sh, run as the infrastructure runs it"
 	@$(MAKE) --no-print-directory oss-fuzz-check
 
-test-plain: $(TEST_BINS)
-	@TLSRIG_PKI=$(PKI) scripts/run-tests.sh plain $(TEST_BINS)
+test-plain: $(TEST_BINS) $(WIRE_TESTS)
+	@TLSRIG_PKI=$(PKI) scripts/run-tests.sh plain $(TEST_BINS) $(WIRE_TESTS)
 
-test-asan: $(ASAN_TESTS)
-	@TLSRIG_PKI=$(PKI) scripts/run-tests.sh asan $(ASAN_TESTS)
+test-asan: $(ASAN_TESTS) $(ASAN_WIRE_TESTS)
+	@TLSRIG_PKI=$(PKI) scripts/run-tests.sh asan $(ASAN_TESTS) $(ASAN_WIRE_TESTS)
 
 # ---- tools ----
 
-$(BUILD)/bin/tlsrig-%: engine/tools/%.c $(LIB_A) $(wildcard engine/tools/*.h)
+$(BUILD)/bin/tlsrig-%: engine/tools/%.c $(WIRE_A) $(LIB_A) $(WIRE_HDRS) $(wildcard engine/tools/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Iengine/tools $(BASE_CFLAGS) $(CFLAGS) $< -o $@ $(LIB_A) $(LDLIBS_SSL)
+	$(CC) $(CPPFLAGS) -Iengine/tools $(BASE_CFLAGS) $(CFLAGS) $< -o $@ $(WIRE_A) $(LIB_A) \
+	    $(LDLIBS_SSL)
 
 conformance: deps
 	@$(MAKE) --no-print-directory $(TLSRIG_BIN)
@@ -214,6 +256,7 @@ bench: deps
 include fuzz/fuzz.mk
 
 FORMAT_FILES = $(wildcard engine/include/*.h engine/src/*.[ch] engine/tests/*.[ch] \
+    wire/include/*.h wire/src/*.[ch] wire/tests/*.[ch] \
     engine/tools/*.[ch] conformance/src/*.[ch] conformance/tests/*.[ch] fuzz/*.[ch])
 
 format:

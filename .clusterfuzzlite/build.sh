@@ -123,7 +123,7 @@ read -r -a fz_common <<< "$(mk_list FZ_COMMON)"
 if [ ${#targets[@]} -eq 0 ] || [ ${#fz_common[@]} -eq 0 ]; then
     die "cannot read FZ_TARGETS and FZ_COMMON from fuzz/fuzz.mk"
 fi
-srcs=(engine/src/*.c)
+srcs=(engine/src/*.c wire/src/*.c)
 for f in conformance/src/*.c; do
     [ "$f" = conformance/src/main.c ] || srcs+=("$f")
 done
@@ -131,7 +131,7 @@ srcs+=("${fz_common[@]}" .clusterfuzzlite/pki_beside_binary.c)
 
 pki_out=$OUT/tlsrig-pki
 # No -Werror: the infrastructure's clang is newer than the one the project is checked with.
-cppflags=(-D_GNU_SOURCE -Iengine/include -Iengine/src -Iconformance/src -Ifuzz
+cppflags=(-D_GNU_SOURCE -Iengine/include -Iengine/src -Iwire/include -Iconformance/src -Ifuzz
     -I"$ossl_prefix/include" -DTLSRIG_PKI_DIR="\"$pki_out\"")
 warn=(-std=c11 -Wall -Wextra -Wno-unused-parameter)
 obj=$WORK/tlsrig-obj

@@ -24,8 +24,8 @@ FZ_OUT       := $(BUILD)/fuzz
 FZ_COMMON    := fuzz/harness.c fuzz/drive.c fuzz/seeds.c fuzz/scenario_gen.c
 FZ_HDRS      := fuzz/harness.h fuzz/scenario_gen.h
 FZ_CPPFLAGS  := $(CPPFLAGS) -Iconformance/src -Ifuzz -DTLSRIG_PKI_DIR='"$(PKI)"'
-FZ_LIB_SRCS  := $(ENGINE_SRCS) $(RIG_SRCS) $(FZ_COMMON)
-FZ_ALL_HDRS  := $(FZ_HDRS) $(ENGINE_HDRS) $(RIG_HDRS)
+FZ_LIB_SRCS  := $(ENGINE_SRCS) $(WIRE_SRCS) $(RIG_SRCS) $(FZ_COMMON)
+FZ_ALL_HDRS  := $(FZ_HDRS) $(ENGINE_HDRS) $(WIRE_HDRS) $(RIG_HDRS)
 
 FUZZ_OPENSSL ?= auto
 FUZZ_CLANG   ?= clang
@@ -41,10 +41,10 @@ fz-force:
 FZ_REPLAY := $(FZ_TARGETS:%=$(FZ_OUT)/replay/%)
 
 $(FZ_REPLAY): $(FZ_OUT)/replay/%: fuzz/%.c fuzz/replay_main.c $(FZ_COMMON) $(FZ_ALL_HDRS) \
-              $(RIG_A) $(LIB_A)
+              $(RIG_A) $(WIRE_A) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(FZ_CPPFLAGS) $(BASE_CFLAGS) $(CFLAGS) fuzz/$*.c fuzz/replay_main.c $(FZ_COMMON) \
-	    -o $@ $(RIG_A) $(LIB_A) $(LDLIBS_SSL)
+	    -o $@ $(RIG_A) $(WIRE_A) $(LIB_A) $(LDLIBS_SSL)
 
 fuzz-replay: $(FZ_REPLAY)
 	@for t in $(FZ_TARGETS); do \

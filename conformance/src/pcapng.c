@@ -16,6 +16,7 @@
 #include "pcapng.h"
 
 #include "outfile.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -390,6 +391,24 @@ int pcapng_write(const char *path, const rig_chunk *chunks, size_t n, const char
         rig_set_err(err, errlen, "pcapng: %s: key log of %zu bytes is too large for one block",
                     path, keylog_len);
         goto cleanup;
+    }
+
+    /* Only a well-formed NSS key log is embedded: a capture whose secrets a reader cannot
+     * parse decrypts nothing, and that is better said now than found in Wireshark. */
+    if (keylog_len > 0) {
+        wire_keylog kl = {0};
+        size_t bad = 0;
+        char why[160];
+        long parsed = wire_keylog_add_text(&kl, keylog, keylog_len, &bad, why, sizeof(why));
+        wire_keylog_cleanup(&kl);
+        if (parsed == TLSRIG_ERR_INVALID_ARGUMENT) {
+            rig_set_err(err, errlen, "pcapng: %s: key log line %zu: %s", path, bad, why);
+            goto cleanup;
+        }
+        if (parsed < 0) {
+            rig_set_err(err, errlen, "pcapng: %s: out of memory", path);
+            goto cleanup;
+        }
     }
 
     /* Validate every chunk and find each connection's first and last chunk before

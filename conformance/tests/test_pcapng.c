@@ -35,6 +35,11 @@
 #define HELLO "hello tlsrig"
 #define REPLY "hello client"
 #define BULK_LEN 40000 /* several segments and more than one delayed ACK */
+/* A well-formed key log line (the secrets match no traffic). */
+#define KEYLOG_LINE                                                                                \
+    "CLIENT_TRAFFIC_SECRET_0 "                                                                     \
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff "                            \
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 /* ---- traffic from real TLS connections ---- */
 
@@ -612,13 +617,14 @@ static void segments_and_edges(void **state)
     ch[1] = (rig_chunk){.from_server = 0, .conn = 1, .data = NULL, .len = 0};
     ch[2] = (rig_chunk){.from_server = 1, .conn = 1, .data = big, .len = 5};
     ch[3] = (rig_chunk){.from_server = 0, .conn = 0, .data = big + 5, .len = 1};
-    assert_int_equal(pcapng_write(fx->path, ch, 4, "x", 1, err, sizeof(err)), 0);
+    assert_int_equal(
+        pcapng_write(fx->path, ch, 4, KEYLOG_LINE, strlen(KEYLOG_LINE), err, sizeof(err)), 0);
     b = slurp(fx->path, &len);
     memset(&t, 0, sizeof(t));
     t.chunks = ch;
     t.n = 4;
-    t.keylog = (char *)"x";
-    t.keylog_len = 1;
+    t.keylog = (char *)KEYLOG_LINE;
+    t.keylog_len = strlen(KEYLOG_LINE);
     parse_capture(b, len, &t, &ps);
     check_streams(&ps, &t);
     /* conn 0 opens (3) and sends 4 segments + 1 ACK; the empty chunk opens conn 1 (3); the
@@ -714,6 +720,11 @@ static void error_arguments(void **state)
     assert_int_equal(pcapng_write(fx->path, NULL, 2, NULL, 0, err, sizeof(err)), -1);
     assert_int_equal(pcapng_write(fx->path, NULL, 0, NULL, 5, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "no key log"));
+    /* A key log a reader could not parse is refused, naming the line and why. */
+    ch.data = (uint8_t *)"abc";
+    static const char badlog[] = "# keys\n" KEYLOG_LINE "\nCLIENT_RANDOM 0011 22\n";
+    assert_int_equal(pcapng_write(fx->path, &ch, 1, badlog, strlen(badlog), err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "key log line 3: CLIENT_RANDOM: the client random is not 64 hex"));
     /* No room for a message is not an error of its own. */
     assert_int_equal(pcapng_write(fx->path, NULL, 2, NULL, 0, NULL, 0), -1);
     /* Nothing was created by the failed calls. */

@@ -1828,10 +1828,10 @@ static int ed_attempt(fx *f, tlsrig_ctx *server, uint8_t *got, size_t cap)
                  tlsrig_conn_last_error(c)->message);
     free(f->flight);
     f->flight_len = tlsrig_conn_bio_pending(c);
+    assert_int_equal(h_move(&f->p2, c, s), f->flight_len);
     f->flight = malloc(f->flight_len);
     assert_non_null(f->flight);
-    assert_int_equal(tlsrig_conn_bio_read(c, f->flight, f->flight_len), f->flight_len);
-    assert_int_equal(tlsrig_conn_bio_write(s, f->flight, f->flight_len), f->flight_len);
+    memcpy(f->flight, f->p2.last.data, f->flight_len);
     int have = 0, rc;
     while ((rc = tlsrig_conn_read_early_data(s, got + have, cap - (size_t)have)) > 0)
         have += rc;
@@ -1914,7 +1914,7 @@ static void ed_replay_rejected(void **state)
 
     h_pair_new(&f->p, f->c, f->s);
     tlsrig_conn *replay = f->p.server;
-    assert_int_equal(tlsrig_conn_bio_write(replay, f->flight, f->flight_len), f->flight_len);
+    h_give(replay, f->flight, f->flight_len);
     expect_err(replay, tlsrig_conn_read_early_data(replay, got, sizeof(got)),
                TLSRIG_ERR_ZERO_RETURN, "no more early data");
     assert_int_equal(tlsrig_conn_get_early_data_status(replay), SSL_EARLY_DATA_REJECTED);

@@ -121,11 +121,11 @@ static size_t client_hello(tlsrig_ctx *ctx, uint8_t *buf, size_t cap)
     h_ctx_ok(ctx, tlsrig_conn_new(ctx, -1, &conn));
     tlsrig_conn_set_connect_state(conn);
     assert_int_equal(tlsrig_conn_do_handshake(conn), TLSRIG_ERR_WANT_READ);
-    int n = tlsrig_conn_bio_read(conn, buf, cap);
-    if (n <= 0)
-        fail_msg("no ClientHello: %s", tlsrig_err_name(n));
+    size_t n = h_take(conn, buf, cap);
+    if (n == 0)
+        fail_msg("no ClientHello");
     tlsrig_conn_free(conn);
-    return (size_t)n;
+    return n;
 }
 
 static void client_random(tlsrig_ctx *ctx, uint8_t out[32])

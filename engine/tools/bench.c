@@ -41,6 +41,7 @@
 #include <openssl/ssl.h>
 
 #include "tlsrig.h"
+#include "wire.h"
 
 #define HANDSHAKE_TARGET 0.97
 #define BULK_TARGET 0.95
@@ -116,10 +117,17 @@ static const scenario scenarios[] = {
 
 /* ---- the engine variant ---- */
 
+/* A client/server pair and the wire between them. */
+typedef struct eng_pair {
+    tlsrig_conn *c, *s;
+    wire_engine ce, se;
+    wire_pump pump;
+} eng_pair;
+
 typedef struct eng {
     tlsrig_ctx *cctx, *sctx;
     tlsrig_session *sess; /* resumption: the ticket from a prior full handshake */
-    tlsrig_conn *c, *s;   /* bulk: the connection pair of the current sample */
+    eng_pair bulk;        /* bulk: the connection pair of the current sample */
 } eng;
 
 static void eng_ctx_die(tlsrig_ctx *ctx, const char *what)
@@ -158,16 +166,11 @@ static void eng_conn_die(tlsrig_conn *conn, const char *what)
     die("engine: %s: %s", what, tlsrig_conn_last_error(conn)->message);
 }
 
-/* Move every byte |from| has for its peer into |to|. */
-static void eng_move(tlsrig_conn *from, tlsrig_conn *to)
+/* Move every byte one side has for its peer to the other, through the wire. */
+static void eng_move(eng_pair *p, int from)
 {
-    while (tlsrig_conn_bio_pending(from) > 0) {
-        int n = tlsrig_conn_bio_read(from, move_buf, sizeof(move_buf));
-        if (n <= 0)
-            eng_conn_die(from, "bio_read");
-        if (tlsrig_conn_bio_write(to, move_buf, (size_t)n) != n)
-            eng_conn_die(to, "bio_write");
-    }
+    if (wire_pump_move(&p->pump, from) < 0)
+        eng_conn_die(from == WIRE_CLIENT ? p->c : p->s, "the wire");
 }
 
 static int is_want(int rc)
@@ -175,29 +178,39 @@ static int is_want(int rc)
     return rc == TLSRIG_ERR_WANT_READ || rc == TLSRIG_ERR_WANT_WRITE;
 }
 
-static void eng_new_pair(eng *e, tlsrig_conn **c, tlsrig_conn **s)
+static void eng_new_pair(eng *e, eng_pair *p)
 {
-    if (tlsrig_conn_new(e->cctx, -1, c) < 0)
+    if (tlsrig_conn_new(e->cctx, -1, &p->c) < 0)
         eng_ctx_die(e->cctx, "conn_new");
-    if (tlsrig_conn_new(e->sctx, -1, s) < 0)
+    if (tlsrig_conn_new(e->sctx, -1, &p->s) < 0)
         eng_ctx_die(e->sctx, "conn_new");
-    tlsrig_conn_set_connect_state(*c);
-    tlsrig_conn_set_accept_state(*s);
+    tlsrig_conn_set_connect_state(p->c);
+    tlsrig_conn_set_accept_state(p->s);
+    wire_engine_init(&p->ce, p->c, "client");
+    wire_engine_init(&p->se, p->s, "server");
+    wire_pump_init(&p->pump, &p->ce.ep, &p->se.ep, NULL);
 }
 
 /* Free a pair as after a completed close_notify exchange. OpenSSL marks the session of a
  * connection freed without a recorded shutdown as not resumable (ssl_clear_bad_session), which
  * would end resumption after the first unit; both variants mark the close the same way. */
-static void eng_free_pair(tlsrig_conn *c, tlsrig_conn *s)
+static void eng_free_pair(eng_pair *p)
 {
-    tlsrig_conn_set_shutdown(c, TLSRIG_SENT_SHUTDOWN | TLSRIG_RECEIVED_SHUTDOWN);
-    tlsrig_conn_set_shutdown(s, TLSRIG_SENT_SHUTDOWN | TLSRIG_RECEIVED_SHUTDOWN);
-    tlsrig_conn_free(c);
-    tlsrig_conn_free(s);
+    wire_pump_cleanup(&p->pump);
+    wire_engine_cleanup(&p->ce);
+    wire_engine_cleanup(&p->se);
+    tlsrig_conn_set_shutdown(p->c, TLSRIG_SENT_SHUTDOWN | TLSRIG_RECEIVED_SHUTDOWN);
+    tlsrig_conn_set_shutdown(p->s, TLSRIG_SENT_SHUTDOWN | TLSRIG_RECEIVED_SHUTDOWN);
+    tlsrig_conn_free(p->c);
+    tlsrig_conn_free(p->s);
+    p->c = p->s = NULL;
 }
 
-static void eng_handshake(tlsrig_conn *c, tlsrig_conn *s)
+/* The same loop as the raw variant's: one do_handshake a side and round, the bytes moved
+ * after each (here through the wire). */
+static void eng_handshake(eng_pair *p)
 {
+    tlsrig_conn *c = p->c, *s = p->s;
     int cdone = 0, sdone = 0;
     for (int round = 0; round < 16 && !(cdone && sdone); round++) {
         if (!cdone) {
@@ -207,7 +220,7 @@ static void eng_handshake(tlsrig_conn *c, tlsrig_conn *s)
             else if (!is_want(rc))
                 eng_conn_die(c, "client handshake");
         }
-        eng_move(c, s);
+        eng_move(p, WIRE_CLIENT);
         if (!sdone) {
             int rc = tlsrig_conn_do_handshake(s);
             if (rc == 0)
@@ -215,7 +228,7 @@ static void eng_handshake(tlsrig_conn *c, tlsrig_conn *s)
             else if (!is_want(rc))
                 eng_conn_die(s, "server handshake");
         }
-        eng_move(s, c);
+        eng_move(p, WIRE_SERVER);
     }
     if (!(cdone && sdone))
         die("engine: handshake made no progress");
@@ -226,24 +239,25 @@ static void eng_handshake(tlsrig_conn *c, tlsrig_conn *s)
 /* One timed unit of a handshake scenario. */
 UNIT_FN void eng_handshake_unit(eng *e, int resume)
 {
-    tlsrig_conn *c, *s;
-    eng_new_pair(e, &c, &s);
-    if (resume && tlsrig_conn_set_session(c, e->sess) < 0)
-        eng_conn_die(c, "set_session");
-    eng_handshake(c, s);
-    if (resume && (tlsrig_conn_session_reused(c) != 1 || tlsrig_conn_session_reused(s) != 1))
+    eng_pair p;
+    eng_new_pair(e, &p);
+    if (resume && tlsrig_conn_set_session(p.c, e->sess) < 0)
+        eng_conn_die(p.c, "set_session");
+    eng_handshake(&p);
+    if (resume && (tlsrig_conn_session_reused(p.c) != 1 || tlsrig_conn_session_reused(p.s) != 1))
         die("engine: resumption did not resume (client %d, server %d)",
-            tlsrig_conn_session_reused(c), tlsrig_conn_session_reused(s));
-    eng_free_pair(c, s);
+            tlsrig_conn_session_reused(p.c), tlsrig_conn_session_reused(p.s));
+    eng_free_pair(&p);
 }
 
 /* Untimed: one full handshake, checked against the scenario, keeping the ticket when the
  * scenario resumes. */
 static void eng_check(eng *e, const scenario *sc)
 {
-    tlsrig_conn *c, *s;
-    eng_new_pair(e, &c, &s);
-    eng_handshake(c, s);
+    eng_pair p;
+    eng_new_pair(e, &p);
+    eng_handshake(&p);
+    tlsrig_conn *c = p.c;
     if (tlsrig_conn_get_protocol_version(c) != sc->expect_version)
         die("engine: %s negotiated %s", sc->name, tlsrig_conn_get_protocol_version_name(c));
     if (sc->expect_cipher != NULL && strcmp(tlsrig_conn_get_cipher_name(c), sc->expect_cipher))
@@ -259,35 +273,34 @@ static void eng_check(eng *e, const scenario *sc)
         if (!SSL_SESSION_has_ticket(tlsrig_session_get0_ssl_session(e->sess)))
             die("engine: no ticket received");
     }
-    eng_free_pair(c, s);
+    eng_free_pair(&p);
 }
 
 static void eng_bulk_begin(eng *e)
 {
-    eng_new_pair(e, &e->c, &e->s);
-    eng_handshake(e->c, e->s);
+    eng_new_pair(e, &e->bulk);
+    eng_handshake(&e->bulk);
 }
 
 UNIT_FN void eng_bulk_unit(eng *e)
 {
-    int n = tlsrig_conn_write(e->c, chunk_out, CHUNK);
+    int n = tlsrig_conn_write(e->bulk.c, chunk_out, CHUNK);
     if (n != CHUNK)
-        eng_conn_die(e->c, "write");
-    eng_move(e->c, e->s);
+        eng_conn_die(e->bulk.c, "write");
+    eng_move(&e->bulk, WIRE_CLIENT);
     size_t got = 0;
     while (got < CHUNK) {
-        n = tlsrig_conn_recv(e->s, chunk_in + got, CHUNK - got, 0);
+        n = tlsrig_conn_recv(e->bulk.s, chunk_in + got, CHUNK - got, 0);
         if (n <= 0)
-            eng_conn_die(e->s, "recv");
+            eng_conn_die(e->bulk.s, "recv");
         got += (size_t)n;
     }
 }
 
 static void eng_bulk_end(eng *e)
 {
-    if (e->c != NULL)
-        eng_free_pair(e->c, e->s);
-    e->c = e->s = NULL;
+    if (e->bulk.c != NULL)
+        eng_free_pair(&e->bulk);
 }
 
 static void eng_teardown(eng *e)

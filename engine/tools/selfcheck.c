@@ -36,6 +36,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "tlsrig.h"
+#include "wire.h"
 
 #define SEED UINT64_C(0x746c737269670001)
 #define HOSTNAME "server.tlsrig.test"
@@ -205,7 +206,25 @@ typedef struct pair {
     int capture;             /* append every moved byte to |wire| */
     uint8_t *wire;
     size_t wire_len;
+    wire_engine ce, se; /* the wire between them */
+    wire_pump pump;
 } pair;
+
+/* The pump's observer: keeps every moved chunk, prefixed 'C' or 'S', when capturing. */
+static int keep(void *arg, int from, const uint8_t *data, size_t len)
+{
+    pair *p = arg;
+    if (!p->capture)
+        return 0;
+    uint8_t *w = realloc(p->wire, p->wire_len + len + 1);
+    if (w == NULL)
+        return TLSRIG_ERR_NOMEM;
+    p->wire = w;
+    p->wire[p->wire_len++] = from == WIRE_CLIENT ? 'C' : 'S';
+    memcpy(p->wire + p->wire_len, data, len);
+    p->wire_len += len;
+    return 0;
+}
 
 static int pair_new(tcase *t, pair *p, tlsrig_ctx *cc, tlsrig_ctx *sc)
 {
@@ -219,38 +238,31 @@ static int pair_new(tcase *t, pair *p, tlsrig_ctx *cc, tlsrig_ctx *sc)
     tlsrig_conn_set_connect_state(p->c);
     tlsrig_conn_set_accept_state(p->s);
     p->crc = p->src = TLSRIG_ERR_WANT_READ;
+    wire_engine_init(&p->ce, p->c, "client");
+    wire_engine_init(&p->se, p->s, "server");
+    wire_pump_opts opt = {.observe = keep, .observe_arg = p};
+    wire_pump_init(&p->pump, &p->ce.ep, &p->se.ep, &opt);
     return 0;
 }
 
 static void pair_free(pair *p)
 {
+    wire_pump_cleanup(&p->pump);
+    wire_engine_cleanup(&p->ce);
+    wire_engine_cleanup(&p->se);
     tlsrig_conn_free(p->c);
     tlsrig_conn_free(p->s);
     free(p->wire);
     memset(p, 0, sizeof(*p));
 }
 
-/* Move what |from| has for its peer into |to|; returns the byte count, -1 on error. */
+/* Move what |from| has for its peer into |to| through the wire; returns the byte count, -1
+ * on error. */
 static long move(pair *p, tlsrig_conn *from, tlsrig_conn *to)
 {
-    uint8_t buf[16384 + 2048];
-    long total = 0;
-    int n;
-    while ((n = tlsrig_conn_bio_read(from, buf, sizeof(buf))) > 0) {
-        if (p->capture) {
-            uint8_t *w = realloc(p->wire, p->wire_len + (size_t)n + 1);
-            if (w == NULL)
-                return -1;
-            p->wire = w;
-            p->wire[p->wire_len++] = from == p->c ? 'C' : 'S';
-            memcpy(p->wire + p->wire_len, buf, (size_t)n);
-            p->wire_len += (size_t)n;
-        }
-        if (tlsrig_conn_bio_write(to, buf, (size_t)n) != n)
-            return -1;
-        total += n;
-    }
-    return n == TLSRIG_ERR_WANT_READ ? total : -1;
+    (void)to;
+    long n = wire_pump_move(&p->pump, from == p->c ? WIRE_CLIENT : WIRE_SERVER);
+    return n < 0 ? -1 : n;
 }
 
 static int is_want(int rc)

@@ -1,0 +1,472 @@
+/*
+ * wire.h - the wire between endpoints: the one place bytes move from one TLS endpoint to
+ * another, and what reads those bytes as TLS.
+ *
+ *   endpoints   an interface (bytes in, bytes out, drive, end of stream, close, state) with
+ *               two kinds here: an engine connection over memory BIOs (wire_engine) and a
+ *               feed, whose output is given by a function and whose input goes to one
+ *               (wire_feed: fuzz inputs, recorded flights). Other kinds (a vendor's TLS
+ *               program over loopback) implement the same wire_endpoint_ops.
+ *   the pump    moves bytes between two endpoints: chunk by chunk as each endpoint hands
+ *               them out, or one whole record at a time when a record hook is set; an
+ *               observer sees every chunk that crosses; a handshake driver runs both ends
+ *               until they are done, one fails, or neither moves.
+ *   framing     TLS records split out of a byte stream and written back (RFC 8446 §5.1,
+ *               RFC 5246 §6.2), an SSLv2-compatible ClientHello tolerated as the first record
+ *               (RFC 5246 Appendix E.2), records re-fragmented (split and coalesced),
+ *               handshake messages reassembled across records and split back into records
+ *               (RFC 8446 §4, §5.1), the TLS 1.3 inner plaintext's content type and padding
+ *               (RFC 8446 §5.2).
+ *   keylog      the NSS key log format: lines parsed into (label, client random, secret) and
+ *               looked up; the pcapng writer checks what it embeds with it.
+ *
+ * The layer depends on the engine (tlsrig.h) and libcrypto only. Every function that can
+ * fail returns a negative tlsrig_err (TLSRIG_ERR_NOMEM, TLSRIG_ERR_INVALID_ARGUMENT, ...);
+ * a parser that meets malformed bytes also says, as data, which TLS alert a receiver would
+ * send. Caller-owned structs have a zero state that is always safe to clean up; every
+ * _cleanup accepts that state. Nothing here is thread-safe: one pump and its endpoints belong
+ * to one thread at a time.
+ */
+#ifndef TLSRIG_WIRE_H
+#define TLSRIG_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tlsrig.h"
+
+/* ---- constants (RFC 8446 §5.1, §5.2; RFC 5246 §6.2) ---- */
+
+enum {
+    WIRE_CT_INVALID = 0,
+    WIRE_CT_CHANGE_CIPHER_SPEC = 20,
+    WIRE_CT_ALERT = 21,
+    WIRE_CT_HANDSHAKE = 22,
+    WIRE_CT_APPLICATION_DATA = 23,
+    WIRE_CT_HEARTBEAT = 24,
+};
+
+#define WIRE_RECORD_HEADER 5
+#define WIRE_MAX_PLAINTEXT 16384                        /* 2^14 */
+#define WIRE_MAX_CIPHERTEXT (WIRE_MAX_PLAINTEXT + 2048) /* TLS 1.2 bound; 1.3's is 2^14 + 256 */
+#define WIRE_HS_HEADER 4
+/* The largest handshake message the reassembler holds (a certificate chain of several
+ * kilobytes is common; OpenSSL's own limit for most messages is far lower). */
+#define WIRE_MAX_HS_MESSAGE (1u << 20)
+
+/* Alert descriptions a parser names when it meets malformed bytes (RFC 8446 §6). */
+enum {
+    WIRE_ALERT_NONE = -1,
+    WIRE_ALERT_UNEXPECTED_MESSAGE = 10,
+    WIRE_ALERT_RECORD_OVERFLOW = 22,
+    WIRE_ALERT_HANDSHAKE_FAILURE = 40,
+    WIRE_ALERT_ILLEGAL_PARAMETER = 47,
+    WIRE_ALERT_DECODE_ERROR = 50,
+    WIRE_ALERT_PROTOCOL_VERSION = 70,
+};
+
+/* ---- a growable byte buffer ---- */
+
+/* wire_buf is caller-owned; the zero value is an empty buffer. wire_buf_append copies |len|
+ * bytes to the end (0 or TLSRIG_ERR_NOMEM); wire_buf_reserve makes room for |need| bytes in
+ * all without changing the contents (0 or TLSRIG_ERR_NOMEM); wire_buf_consume drops the first |n|
+ * bytes (n <= len); wire_buf_cleanup frees the storage and leaves the zero value. */
+typedef struct wire_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+} wire_buf;
+
+int wire_buf_append(wire_buf *b, const void *data, size_t len);
+int wire_buf_reserve(wire_buf *b, size_t need);
+void wire_buf_consume(wire_buf *b, size_t n);
+void wire_buf_cleanup(wire_buf *b);
+
+/* ---- records ---- */
+
+/* One record as it stands in a buffer. |payload| points into that buffer (borrowed). For an
+ * SSLv2-compatible ClientHello |sslv2| is 1, |type| is WIRE_CT_HANDSHAKE, |version| the
+ * version the hello names, and |payload| the SSLv2 message after its 2-byte length. */
+typedef struct wire_record {
+    uint8_t type;
+    uint16_t version;
+    const uint8_t *payload;
+    size_t len;
+    int sslv2;
+} wire_record;
+
+/* wire_record_parse reads the record at the start of |buf| by its header alone (any content
+ * type, any 16-bit length: a tool must frame what a broken or hostile peer sends, too).
+ * Returns the bytes the whole record takes (header and payload), or 0 when |buf| holds only
+ * part of one. With |allow_sslv2| set, a first byte with its high bit set is read as an
+ * SSLv2-compatible ClientHello (RFC 5246 Appendix E.2); one that is not a CLIENT-HELLO or is
+ * too short to hold its fixed fields is TLSRIG_ERR_INVALID_ARGUMENT (|*alert|, may be NULL,
+ * names decode_error). */
+long wire_record_parse(const uint8_t *buf, size_t len, int allow_sslv2, wire_record *out,
+                       int *alert);
+
+/* wire_record_check says whether a receiver would take |rec| as framed: returns
+ * WIRE_ALERT_NONE, or the alert it would send: unexpected_message for an unknown content type
+ * (RFC 8446 §5), record_overflow for a payload past WIRE_MAX_CIPHERTEXT when |protected| is
+ * set or past WIRE_MAX_PLAINTEXT when not (RFC 8446 §5.1, §5.2; RFC 5246 §6.2.1), and
+ * unexpected_message for an empty handshake or alert record (RFC 8446 §5.1). */
+int wire_record_check(const wire_record *rec, int protected);
+
+/* wire_record_write appends a record of |type| and |version| carrying |len| payload bytes to
+ * |out| (len <= 0xffff; no other limit, so over-long records can be built on purpose).
+ * Returns 0, TLSRIG_ERR_INVALID_ARGUMENT or TLSRIG_ERR_NOMEM. */
+int wire_record_write(wire_buf *out, uint8_t type, uint16_t version, const void *payload,
+                      size_t len);
+
+/* A framer cuts a byte stream into whole records as bytes arrive in pieces of any size.
+ * The zero value is ready; |allow_sslv2| may be set before the first push to tolerate an
+ * SSLv2-compatible ClientHello as the stream's first record (a client's stream). */
+typedef struct wire_framer {
+    wire_buf in;
+    size_t off;  /* start of the next record in |in| */
+    size_t last; /* start of the record last returned */
+    int allow_sslv2;
+    int records;      /* records returned so far */
+    int failed_alert; /* once failed: the alert a receiver would send */
+    int failed;
+} wire_framer;
+
+/* wire_framer_push appends bytes (0 or TLSRIG_ERR_NOMEM). wire_framer_next sets |*rec| to the
+ * next whole record and returns its size in bytes (> 0), 0 when no whole record is buffered,
+ * or TLSRIG_ERR_INVALID_ARGUMENT once the stream cannot be framed (a malformed SSLv2 hello;
+ * it stays failed, the alert in failed_alert). |rec| and the bytes wire_framer_raw gives stay valid
+ * until the next push. wire_framer_raw returns the whole record last returned, header included (for
+ * forwarding it unchanged). wire_framer_pending is the count of buffered bytes not yet returned. */
+int wire_framer_push(wire_framer *f, const void *data, size_t len);
+long wire_framer_next(wire_framer *f, wire_record *rec);
+const uint8_t *wire_framer_raw(const wire_framer *f, size_t *len);
+size_t wire_framer_pending(const wire_framer *f);
+void wire_framer_cleanup(wire_framer *f);
+
+/* wire_refragment re-cuts a stream of unprotected records (|in|, whole records only) into
+ * records whose payloads are at most |max_fragment| bytes (1..65535), appending them to |out|.
+ * With |coalesce| set, consecutive records of the same type and version are first joined (a
+ * record boundary is kept where type or version changes). Protected (encrypted) records must
+ * not be re-cut: their boundaries are part of what the receiver authenticates. Returns the
+ * number of records written, TLSRIG_ERR_INVALID_ARGUMENT (|in| is not whole records, or an
+ * SSLv2 hello is in it) or TLSRIG_ERR_NOMEM. */
+long wire_refragment(const uint8_t *in, size_t len, size_t max_fragment, int coalesce,
+                     wire_buf *out);
+
+/* TLS 1.3 inner plaintext (RFC 8446 §5.2): content, then the real content type, then zero
+ * padding. wire_inner_parse finds the type by skipping the padding from the end: returns the
+ * content length and sets |*type|, or TLSRIG_ERR_INVALID_ARGUMENT when every byte is zero
+ * (|*alert| = unexpected_message). wire_inner_write appends content, type and |padding| zero
+ * bytes to |out| (0, TLSRIG_ERR_NOMEM). */
+long wire_inner_parse(const uint8_t *plaintext, size_t len, uint8_t *type, int *alert);
+int wire_inner_write(wire_buf *out, const void *content, size_t len, uint8_t type, size_t padding);
+
+/* ---- handshake messages ---- */
+
+/* One handshake message: type, body length, body (borrowed from the reader or buffer). */
+typedef struct wire_hs_msg {
+    uint8_t type;
+    uint32_t len;
+    const uint8_t *body;
+} wire_hs_msg;
+
+/* A reader reassembles handshake messages from the payloads of handshake records, which may
+ * split a message anywhere or carry several (RFC 8446 §5.1). The zero value is ready. */
+typedef struct wire_hs_reader {
+    wire_buf in;
+    size_t off;
+    int failed;
+} wire_hs_reader;
+
+/* wire_hs_push appends a handshake record's payload (0 or TLSRIG_ERR_NOMEM). wire_hs_next
+ * sets |*msg| to the next whole message and returns its size with header (> 0), 0 when none
+ * is complete, or TLSRIG_ERR_INVALID_ARGUMENT for a message longer than WIRE_MAX_HS_MESSAGE
+ * (|*alert| may be NULL; set to decode_error). |msg->body| stays valid until the next push.
+ * wire_hs_pending counts buffered bytes not yet returned (a partial message). */
+int wire_hs_push(wire_hs_reader *r, const void *fragment, size_t len);
+long wire_hs_next(wire_hs_reader *r, wire_hs_msg *msg, int *alert);
+size_t wire_hs_pending(const wire_hs_reader *r);
+void wire_hs_reader_cleanup(wire_hs_reader *r);
+
+/* wire_hs_write appends one message (type, 24-bit length, body) to |out|: 0,
+ * TLSRIG_ERR_INVALID_ARGUMENT (len > 2^24 - 1) or TLSRIG_ERR_NOMEM. */
+int wire_hs_write(wire_buf *out, uint8_t type, const void *body, size_t len);
+
+/* wire_hs_to_records splits a run of handshake messages (|msgs|) back into handshake records
+ * of at most |max_fragment| payload bytes with |version| in their headers, appended to |out|.
+ * Returns the number of records, or as wire_record_write. */
+long wire_hs_to_records(wire_buf *out, const uint8_t *msgs, size_t len, uint16_t version,
+                        size_t max_fragment);
+
+/* ---- key log (NSS key log format) ---- */
+
+/* The labels OpenSSL writes through its keylog callback (SSL_CTX_set_keylog_callback). */
+#define WIRE_KEYLOG_LABELS(X)                                                                      \
+    X(CLIENT_RANDOM)                                                                               \
+    X(CLIENT_EARLY_TRAFFIC_SECRET)                                                                 \
+    X(CLIENT_HANDSHAKE_TRAFFIC_SECRET)                                                             \
+    X(SERVER_HANDSHAKE_TRAFFIC_SECRET)                                                             \
+    X(CLIENT_TRAFFIC_SECRET_0)                                                                     \
+    X(SERVER_TRAFFIC_SECRET_0)                                                                     \
+    X(EARLY_EXPORTER_SECRET)                                                                       \
+    X(EXPORTER_SECRET)
+
+#define WIRE__KEYLOG_ENUM(name) WIRE_KEYLOG_##name,
+typedef enum wire_keylog_label {
+    WIRE_KEYLOG_LABELS(WIRE__KEYLOG_ENUM) WIRE_KEYLOG_N
+} wire_keylog_label;
+#undef WIRE__KEYLOG_ENUM
+
+#define WIRE_KEYLOG_MAX_SECRET 64 /* SHA-384 is the longest hash TLS 1.3 uses: 48 */
+
+/* One key log line: CLIENT_RANDOM carries the TLS 1.2 master secret (48 bytes); the others
+ * TLS 1.3 secrets as long as the suite's hash. */
+typedef struct wire_keylog_entry {
+    wire_keylog_label label;
+    uint8_t client_random[32];
+    uint8_t secret[WIRE_KEYLOG_MAX_SECRET];
+    size_t secret_len;
+} wire_keylog_entry;
+
+/* wire_keylog_label_name returns the label's text ("CLIENT_RANDOM", ...), or NULL. */
+const char *wire_keylog_label_name(wire_keylog_label label);
+
+/* wire_keylog_parse_line parses one line (|len| bytes, no newline needed; a trailing '\r' or
+ * '\n' is ignored). Returns 1 and fills |*out| for an entry, 0 for a blank or '#' comment
+ * line, or TLSRIG_ERR_INVALID_ARGUMENT with the reason in |why| (may be NULL) for anything
+ * else: an unknown label, a client random that is not 64 hex digits, a secret that is not an
+ * even number of hex digits or longer than WIRE_KEYLOG_MAX_SECRET bytes, extra words. */
+int wire_keylog_parse_line(const char *line, size_t len, wire_keylog_entry *out, char *why,
+                           size_t whylen);
+
+/* wire_keylog_format writes |e| as one line without a newline into |out| (NUL-terminated).
+ * Returns its length, or TLSRIG_ERR_INVALID_ARGUMENT when |cap| is too small. */
+int wire_keylog_format(const wire_keylog_entry *e, char *out, size_t cap);
+
+/* A key log: the entries of a text, in order. Caller-owned; the zero value is empty. */
+typedef struct wire_keylog {
+    wire_keylog_entry *entries;
+    size_t n;
+    size_t cap;
+} wire_keylog;
+
+/* wire_keylog_add_text parses every line of |text| and appends its entries. Returns the
+ * number of entries added, TLSRIG_ERR_NOMEM, or TLSRIG_ERR_INVALID_ARGUMENT for the first
+ * malformed line: |*bad_line| (may be NULL) is its number from 1 and |why| the reason; the
+ * entries of the lines before it are kept. */
+long wire_keylog_add_text(wire_keylog *kl, const char *text, size_t len, size_t *bad_line,
+                          char *why, size_t whylen);
+
+/* wire_keylog_find returns the last entry with |label| for |client_random| (a later line
+ * overrides an earlier one), borrowed from |kl|, or NULL. */
+const wire_keylog_entry *wire_keylog_find(const wire_keylog *kl, wire_keylog_label label,
+                                          const uint8_t client_random[32]);
+
+void wire_keylog_cleanup(wire_keylog *kl);
+
+/* ---- endpoints ---- */
+
+typedef struct wire_endpoint wire_endpoint;
+
+/* What an endpoint's state() reports, as bits. */
+enum {
+    WIRE_ST_DONE = 1u << 0,   /* its handshake completed at least once */
+    WIRE_ST_BUSY = 1u << 1,   /* a handshake (first, renegotiation, post-handshake) runs */
+    WIRE_ST_FAILED = 1u << 2, /* a call failed hard (not want-read/write) */
+    WIRE_ST_CLOSED = 1u << 3, /* it closed its transport: it sends nothing more */
+};
+
+/* What an endpoint kind can do beyond moving bytes, as bits in ops->caps. */
+enum {
+    WIRE_CAP_ENGINE = 1u << 0,  /* wire_engine_get0_conn gives its engine connection */
+    WIRE_CAP_DRIVE = 1u << 1,   /* drive() makes protocol progress (a feed only moves bytes) */
+    WIRE_CAP_SECRETS = 1u << 2, /* its keylog lines can be had (engine: the keylog callback) */
+};
+
+/* The interface every endpoint kind implements. Bytes cross only through read and write.
+ *   read    up to |cap| bytes the endpoint has to send: the count (> 0), 0 when it has none
+ *           now, or a negative tlsrig_err when its transport failed;
+ *   write   bytes from the peer: the count taken (all of them), or a negative tlsrig_err;
+ *   drive   let it make progress with what it was given (advance a handshake, process
+ *           post-handshake messages): 0, TLSRIG_ERR_WANT_READ/WANT_WRITE, or a hard error;
+ *   end     its incoming stream ended: after the bytes given, it reads end of file;
+ *   state   WIRE_ST_* bits;
+ *   error   the last hard error's code and message (message may be NULL), or 0;
+ *   cleanup free what the endpoint owns (not what it borrows).
+ * |kind| names the kind in messages ("engine", "feed", ...). */
+typedef struct wire_endpoint_ops {
+    const char *kind;
+    unsigned caps;
+    long (*read)(wire_endpoint *ep, uint8_t *buf, size_t cap);
+    long (*write)(wire_endpoint *ep, const uint8_t *buf, size_t len);
+    int (*drive)(wire_endpoint *ep);
+    int (*end)(wire_endpoint *ep);
+    unsigned (*state)(const wire_endpoint *ep);
+    int (*error)(const wire_endpoint *ep, const char **message);
+    void (*cleanup)(wire_endpoint *ep);
+} wire_endpoint_ops;
+
+/* The part every endpoint shares; a kind embeds it as its first member. |name| (borrowed,
+ * may be NULL) names it in messages. */
+struct wire_endpoint {
+    const wire_endpoint_ops *ops;
+    const char *name;
+    int is_server;
+};
+
+/* Calls through the interface (NULL-safe where it makes sense: wire_endpoint_cleanup(NULL)
+ * does nothing). */
+long wire_endpoint_read(wire_endpoint *ep, uint8_t *buf, size_t cap);
+long wire_endpoint_write(wire_endpoint *ep, const uint8_t *buf, size_t len);
+int wire_endpoint_drive(wire_endpoint *ep);
+int wire_endpoint_end(wire_endpoint *ep);
+unsigned wire_endpoint_state(const wire_endpoint *ep);
+int wire_endpoint_error(const wire_endpoint *ep, const char **message);
+void wire_endpoint_cleanup(wire_endpoint *ep);
+
+/* ---- the engine connection as an endpoint ---- */
+
+/* An engine connection over memory BIOs. The connection is borrowed: it must outlive the
+ * endpoint (the caller frees it after wire_engine_cleanup). drive() is one move of the
+ * connection: it advances the handshake while one runs (do_handshake), and once done reads
+ * with MSG_PEEK so that post-handshake messages (tickets, KeyUpdate, a HelloRequest, a
+ * CertificateRequest) are processed without taking application data. A server with
+ * |read_early| set first reads 0-RTT data (RFC 8446 §4.2.10) into the endpoint's early
+ * buffer until the client's EndOfEarlyData, for wire_engine_take_early. */
+typedef struct wire_engine {
+    wire_endpoint ep; /* first: a wire_engine is a wire_endpoint */
+    tlsrig_conn *conn;
+    int read_early;
+    int done;      /* the handshake completed at least once */
+    int last_rc;   /* last result drive() returned */
+    int last_want; /* last want-read/want-write noted, 0 if none */
+    int last_err;  /* last hard error (not want-read/write), 0 if none */
+    char last_msg[256];
+    int early_done; /* server: the client's early data ended */
+    wire_buf early; /* server: 0-RTT data read, not yet taken */
+} wire_engine;
+
+/* wire_engine_init makes |e| an endpoint over |conn| (memory BIOs), server or client as the
+ * connection is set. wire_engine_cleanup frees the early buffer, not the connection. */
+void wire_engine_init(wire_engine *e, tlsrig_conn *conn, const char *name);
+void wire_engine_cleanup(wire_engine *e);
+
+/* wire_engine_from returns |ep| as an engine endpoint, or NULL for another kind. */
+wire_engine *wire_engine_from(wire_endpoint *ep);
+
+/* wire_engine_get0_conn returns the borrowed connection. */
+tlsrig_conn *wire_engine_get0_conn(const wire_engine *e);
+
+/* wire_engine_note records the result of a call on the connection (drive's own, or one the
+ * driver made itself: a write, a renegotiation request): a want-read/want-write goes to
+ * last_want, a hard error to last_err with the connection's message in last_msg. Returns
+ * |rc|. */
+int wire_engine_note(wire_engine *e, int rc);
+
+/* wire_engine_read_early reads what 0-RTT data is available into the early buffer. Returns 0
+ * (wire_engine.early_done tells whether the client ended it), TLSRIG_ERR_WANT_READ, or an
+ * error. */
+int wire_engine_read_early(wire_engine *e);
+
+/* ---- a feed: an endpoint whose bytes come from a function ---- */
+
+/* next() gives the next piece the feed sends: returns 1 with |*data|/|*len| set (borrowed
+ * until the next call; len may be 0), or 0 at the end. sink() receives what the peer sends
+ * to the feed (may be NULL: discarded). The feed never fails, never drives, and is at end
+ * once next() returned 0. */
+typedef struct wire_feed {
+    wire_endpoint ep; /* first */
+    int (*next)(void *arg, const uint8_t **data, size_t *len);
+    void (*sink)(void *arg, const uint8_t *data, size_t len);
+    void *arg;
+    const uint8_t *pending; /* part of the last piece not yet read */
+    size_t pending_len;
+    int ended;
+} wire_feed;
+
+void wire_feed_init(wire_feed *f, int (*next)(void *, const uint8_t **, size_t *),
+                    void (*sink)(void *, const uint8_t *, size_t), void *arg, const char *name);
+
+/* ---- the pump ---- */
+
+enum { WIRE_CLIENT = 0, WIRE_SERVER = 1 };
+
+/* An observer sees every chunk the pump delivers, in order, after any record hook: |from| is
+ * WIRE_CLIENT or WIRE_SERVER. Return 0, or negative to stop the pump (the move fails with
+ * that value). */
+typedef int (*wire_observer_fn)(void *arg, int from, const uint8_t *data, size_t len);
+
+/* A record hook sees each whole record one at a time before it is delivered (a record split
+ * across reads waits for its end). It may change the bytes in place within |cap|, set *len
+ * (0 drops the record), and return 0 to go on or negative to stop the pump. Bytes that are
+ * not TLS records are passed through unframed. */
+typedef int (*wire_record_fn)(void *arg, int from, uint8_t *rec, size_t *len, size_t cap);
+
+typedef struct wire_pump_opts {
+    wire_observer_fn observe;
+    void *observe_arg;
+    wire_record_fn record_hook;
+    void *record_arg;
+    long budget;     /* drive rounds allowed over the pump's life; 0: unlimited */
+    double deadline; /* CLOCK_MONOTONIC seconds after which handshakes stop; 0: none */
+} wire_pump_opts;
+
+/* Two endpoints (borrowed) and what moves between them. Caller-owned: wire_pump_init, then
+ * wire_pump_cleanup (frees the framers' buffers, not the endpoints). */
+typedef struct wire_pump {
+    wire_endpoint *ep[2]; /* WIRE_CLIENT, WIRE_SERVER */
+    wire_pump_opts opt;
+    wire_framer framer[2];
+    long rounds;       /* drive rounds so far (a caller may carry it to a next pump) */
+    uint64_t moved[2]; /* bytes taken from each side */
+    int closed[2];
+    wire_buf scratch; /* the record a hook edits */
+} wire_pump;
+
+void wire_pump_init(wire_pump *p, wire_endpoint *client, wire_endpoint *server,
+                    const wire_pump_opts *opt);
+void wire_pump_cleanup(wire_pump *p);
+
+/* wire_pump_move delivers everything |from| has to send to the other endpoint. Returns the
+ * bytes taken from |from| (>= 0; an endpoint that closed its transport sends nothing: what
+ * it still writes is read and dropped), or a negative value when a hook or observer stopped
+ * the pump or an endpoint's transport failed. */
+long wire_pump_move(wire_pump *p, int from);
+
+/* wire_pump_move_one delivers one piece (one read) from |from|: bytes moved, 0 when it had
+ * none, or negative as wire_pump_move. For drivers that act between pieces (a fuzz input
+ * whose ops run after each frame). */
+long wire_pump_move_one(wire_pump *p, int from);
+
+/* wire_pump_round moves once each way, client first: the total moved, or negative as
+ * wire_pump_move. wire_pump_flush repeats rounds until one moves nothing. */
+long wire_pump_round(wire_pump *p);
+long wire_pump_flush(wire_pump *p);
+
+/* wire_pump_drive drives |side|'s endpoint once (nothing for a closed side: returns 0). */
+int wire_pump_drive(wire_pump *p, int side);
+
+/* wire_pump_close ends |side|'s transport: what it already sent is delivered (one round),
+ * then the other endpoint reads end of file, and |side| sends and drives nothing more.
+ * Returns 0 or negative. wire_pump_closed tells whether |side| was closed. */
+int wire_pump_close(wire_pump *p, int side);
+int wire_pump_closed(const wire_pump *p, int side);
+
+/* Outcomes of wire_pump_handshake. */
+typedef enum wire_drive_result {
+    WIRE_DRIVE_DONE = 0,    /* both endpoints finished and nothing is left to move */
+    WIRE_DRIVE_FAILED = 1,  /* one failed hard (its alert was delivered), or each waits on the
+                             * other with nothing moving */
+    WIRE_DRIVE_BUDGET = 2,  /* opt.budget drive rounds used up */
+    WIRE_DRIVE_TIMEOUT = 3, /* opt.deadline passed */
+} wire_drive_result;
+
+/* wire_pump_handshake drives both endpoints (client, then server, each followed by a move of
+ * its bytes) until both are done with nothing in flight, one fails hard, or neither moves for
+ * three rounds. After a hard failure it runs a few more rounds so the other side reads the
+ * alert that reports it. Returns a wire_drive_result, or a negative value when the pump stopped
+ * (as wire_pump_move). The order of calls is fixed, so a deterministic pair of engine
+ * endpoints puts the same bytes on the wire every time. */
+int wire_pump_handshake(wire_pump *p);
+
+#endif
