@@ -387,6 +387,12 @@ typedef struct wire_feed {
 void wire_feed_init(wire_feed *f, int (*next)(void *, const uint8_t **, size_t *),
                     void (*sink)(void *, const uint8_t *, size_t), void *arg, const char *name);
 
+/* wire_feed_give makes |len| bytes (borrowed until they are read) the feed's next piece,
+ * replacing what was left of the last one; a driver that decides between pieces (a fuzz
+ * input with an op after each frame) gives each piece and moves it with wire_pump_move. A
+ * feed made with next == NULL sends only what it is given and never ends. */
+void wire_feed_give(wire_feed *f, const uint8_t *data, size_t len);
+
 /* ---- the pump ---- */
 
 enum { WIRE_CLIENT = 0, WIRE_SERVER = 1 };

@@ -306,6 +306,19 @@ static void feed_replays_a_flight(void **state)
     assert_true(wire_pump_move(&pump, WIRE_SERVER) > 0);
     assert_int_equal(f.out.len, s.wire[1].len);
     assert_memory_equal(f.out.data, s.wire[1].data, f.out.len);
+    /* a feed without next() sends what it is given, piece by piece, and never ends */
+    wire_feed given;
+    flight none = {.given = 1};
+    wire_feed_init(&given, NULL, flight_sink, &none, "given");
+    wire_pump gp;
+    wire_pump_init(&gp, &given.ep, &keep.ep, NULL);
+    assert_int_equal(wire_pump_move(&gp, WIRE_CLIENT), 0);
+    static uint8_t piece[40000];
+    wire_feed_give(&given, piece, sizeof(piece));
+    assert_int_equal(wire_pump_move(&gp, WIRE_CLIENT), (long)sizeof(piece));
+    assert_int_equal(again.out.len, s.wire[0].len + sizeof(piece));
+    assert_false(wire_endpoint_state(&given.ep) & WIRE_ST_CLOSED);
+    wire_pump_cleanup(&gp);
     wire_pump_cleanup(&pump);
     wire_pump_cleanup(&cpump);
     wire_endpoint_cleanup(&ce.ep);
