@@ -112,10 +112,10 @@ $(RIG_A): $(RIG_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(TLSRIG_BIN): conformance/src/main.c $(RIG_A) $(LIB_A) $(RIG_HDRS)
+$(TLSRIG_BIN): $(wildcard conformance/cli/*.[ch]) $(RIG_A) $(LIB_A) $(RIG_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(CFLAGS) $< -o $@ $(RIG_A) $(LIB_A) \
-	    $(LDLIBS_SSL)
+	$(CC) $(CPPFLAGS) -Iconformance/cli -Iconformance/src $(BASE_CFLAGS) $(CFLAGS) \
+	    $(sort $(wildcard conformance/cli/*.c)) -o $@ $(RIG_A) $(LIB_A) $(LDLIBS_SSL)
 
 $(BUILD)/tests/rig_%: conformance/tests/%.c $(RIG_A) $(LIB_A) $(RIG_HDRS)
 	@mkdir -p $(@D)
@@ -130,10 +130,10 @@ $(ASAN_RIG_A): $(ASAN_RIG_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(ASAN_TLSRIG_BIN): conformance/src/main.c $(ASAN_RIG_A) $(ASAN_LIB) $(RIG_HDRS)
+$(ASAN_TLSRIG_BIN): $(wildcard conformance/cli/*.[ch]) $(ASAN_RIG_A) $(ASAN_LIB) $(RIG_HDRS)
 	@mkdir -p $(@D)
-	$(ASAN_CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(ASAN_FLAGS) $< -o $@ \
-	    $(ASAN_RIG_A) $(ASAN_LIB) $(LDLIBS_SSL)
+	$(ASAN_CC) $(CPPFLAGS) -Iconformance/cli -Iconformance/src $(BASE_CFLAGS) $(ASAN_FLAGS) \
+	    $(sort $(wildcard conformance/cli/*.c)) -o $@ $(ASAN_RIG_A) $(ASAN_LIB) $(LDLIBS_SSL)
 
 $(BUILD)/asan/tests/rig_%: conformance/tests/%.c $(ASAN_RIG_A) $(ASAN_LIB) $(RIG_HDRS)
 	@mkdir -p $(@D)
@@ -214,7 +214,8 @@ bench: deps
 include fuzz/fuzz.mk
 
 FORMAT_FILES = $(wildcard engine/include/*.h engine/src/*.[ch] engine/tests/*.[ch] \
-    engine/tools/*.[ch] conformance/src/*.[ch] conformance/tests/*.[ch] fuzz/*.[ch])
+    engine/tools/*.[ch] conformance/src/*.[ch] conformance/cli/*.[ch] conformance/tests/*.[ch] \
+    fuzz/*.[ch])
 
 format:
 	clang-format -i $(FORMAT_FILES)
