@@ -38,8 +38,8 @@ TEST_HELPERS := $(filter-out $(TEST_SRCS),$(wildcard engine/tests/*.c))
 TEST_BINS    := $(TEST_SRCS:engine/tests/%.c=$(BUILD)/tests/%)
 ASAN_TESTS   := $(TEST_SRCS:engine/tests/%.c=$(BUILD)/asan/tests/%)
 
-# conformance: the interpreter library (everything but main.c) and the runner
-RIG_SRCS   := $(filter-out conformance/src/main.c,$(sort $(wildcard conformance/src/*.c)))
+# conformance: the interpreter library (conformance/src) and the runner (conformance/cli)
+RIG_SRCS   := $(sort $(wildcard conformance/src/*.c))
 RIG_OBJS   := $(RIG_SRCS:conformance/src/%.c=$(BUILD)/obj/rig/%.o)
 RIG_HDRS   := $(wildcard conformance/src/*.h)
 RIG_A      := $(BUILD)/lib/librig.a
@@ -148,10 +148,10 @@ $(RIG_A): $(RIG_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(TLSRIG_BIN): conformance/src/main.c $(RIG_A) $(WIRE_A) $(LIB_A) $(RIG_HDRS)
+$(TLSRIG_BIN): $(wildcard conformance/cli/*.[ch]) $(RIG_A) $(WIRE_A) $(LIB_A) $(RIG_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(CFLAGS) $< -o $@ $(RIG_A) $(WIRE_A) \
-	    $(LIB_A) $(LDLIBS_SSL)
+	$(CC) $(CPPFLAGS) -Iconformance/cli -Iconformance/src $(BASE_CFLAGS) $(CFLAGS) \
+	    $(sort $(wildcard conformance/cli/*.c)) -o $@ $(RIG_A) $(WIRE_A) $(LIB_A) $(LDLIBS_SSL)
 
 $(BUILD)/tests/rig_%: conformance/tests/%.c $(RIG_A) $(WIRE_A) $(LIB_A) $(RIG_HDRS)
 	@mkdir -p $(@D)
@@ -166,10 +166,12 @@ $(ASAN_RIG_A): $(ASAN_RIG_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(ASAN_TLSRIG_BIN): conformance/src/main.c $(ASAN_RIG_A) $(ASAN_WIRE_A) $(ASAN_LIB) $(RIG_HDRS)
+$(ASAN_TLSRIG_BIN): $(wildcard conformance/cli/*.[ch]) $(ASAN_RIG_A) $(ASAN_WIRE_A) $(ASAN_LIB) \
+                    $(RIG_HDRS)
 	@mkdir -p $(@D)
-	$(ASAN_CC) $(CPPFLAGS) -Iconformance/src $(BASE_CFLAGS) $(ASAN_FLAGS) $< -o $@ \
-	    $(ASAN_RIG_A) $(ASAN_WIRE_A) $(ASAN_LIB) $(LDLIBS_SSL)
+	$(ASAN_CC) $(CPPFLAGS) -Iconformance/cli -Iconformance/src $(BASE_CFLAGS) $(ASAN_FLAGS) \
+	    $(sort $(wildcard conformance/cli/*.c)) -o $@ $(ASAN_RIG_A) $(ASAN_WIRE_A) $(ASAN_LIB) \
+	    $(LDLIBS_SSL)
 
 $(BUILD)/asan/tests/rig_%: conformance/tests/%.c $(ASAN_RIG_A) $(ASAN_WIRE_A) $(ASAN_LIB) \
                            $(RIG_HDRS)
@@ -257,7 +259,8 @@ include fuzz/fuzz.mk
 
 FORMAT_FILES = $(wildcard engine/include/*.h engine/src/*.[ch] engine/tests/*.[ch] \
     wire/include/*.h wire/src/*.[ch] wire/tests/*.[ch] \
-    engine/tools/*.[ch] conformance/src/*.[ch] conformance/tests/*.[ch] fuzz/*.[ch])
+    engine/tools/*.[ch] conformance/src/*.[ch] conformance/cli/*.[ch] conformance/tests/*.[ch] \
+    fuzz/*.[ch])
 
 format:
 	clang-format -i $(FORMAT_FILES)

@@ -123,10 +123,7 @@ read -r -a fz_common <<< "$(mk_list FZ_COMMON)"
 if [ ${#targets[@]} -eq 0 ] || [ ${#fz_common[@]} -eq 0 ]; then
     die "cannot read FZ_TARGETS and FZ_COMMON from fuzz/fuzz.mk"
 fi
-srcs=(engine/src/*.c wire/src/*.c)
-for f in conformance/src/*.c; do
-    [ "$f" = conformance/src/main.c ] || srcs+=("$f")
-done
+srcs=(engine/src/*.c wire/src/*.c conformance/src/*.c)
 srcs+=("${fz_common[@]}" .clusterfuzzlite/pki_beside_binary.c)
 
 pki_out=$OUT/tlsrig-pki

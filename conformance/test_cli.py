@@ -367,10 +367,18 @@ def test_record_of_failing_scenario_exits_1(run, scn, tmp_path):
     "args, needle",
     [
         ([], "usage:"),
-        (["--help"], "usage:"),
         (["rn", "x.scn"], "did you mean 'run'"),
+        (["help", "rcord"], "did you mean 'record'"),
+        (["--jsn"], "did you mean '--json'"),
+        (["--json", "x.json", "run"], "a command comes first"),
         (["run", "--x", "x.scn"], "tlsrig: unknown option '--x'"),
         (["run", "--jsn", "out.json", "x.scn"], "did you mean '--json'"),
+        (["run", "-tap", "x.scn"], "unknown option '-tap' (did you mean '--tap'?)"),
+        (["run", "--tap=1", "x.scn"], "tlsrig: option '--tap' takes no value"),
+        (["run", "x.scn", "--json"], "tlsrig: option '--json' needs a value"),
+        (["run", "x.scn", "-k"], "tlsrig: option '-k' needs a value"),
+        (["run", "--t", "x.scn"], "option '--t' is ambiguous: --tap, --timeout"),
+        (["run", "-o", "out", "x.scn"], "option '-o' does not apply to 'run'"),
         (["run"], "no paths given"),
         (["run", "/no/such/file.scn"], "/no/such/file.scn"),
         (["run", "-j", "many", "x.scn"], "-j"),
@@ -383,6 +391,95 @@ def test_bad_usage_exits_2(run, args, needle):
     assert p.returncode == 2
     assert needle in p.stderr
     assert p.stdout == ""
+
+
+COMMAND_OPTIONS = {
+    "run": ["-k SUBSTR", "--jobs N", "--tap", "--junit FILE", "--json FILE", "--pki DIR",
+            "--pcap-dir DIR", "--timeout SECS", "--help"],
+    "list": ["-k SUBSTR", "--rfc", "--help"],
+    "record": ["--output OUTDIR", "--pki DIR", "--timeout SECS", "--help"],
+    "replay": ["--pki DIR", "--timeout SECS", "--help"],
+}
+
+
+def test_help_lists_every_command(run):
+    p = run("--help")
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == ""
+    assert p.stdout.startswith("usage: tlsrig <command>")
+    listed = [line.split()[0] for line in p.stdout.splitlines() if line.startswith("  ")]
+    assert listed == [*COMMAND_OPTIONS, "help"]
+    assert run("help").stdout == p.stdout
+
+
+@pytest.mark.parametrize("command", sorted(COMMAND_OPTIONS))
+def test_command_help_lists_its_options(run, command):
+    p = run(command, "--help")
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == ""
+    assert p.stdout.startswith(f"usage: tlsrig {command} ")
+    for option in COMMAND_OPTIONS[command]:
+        assert option in p.stdout, f"{option} missing from {command} --help: {p.stdout!r}"
+    others = {o for c, opts in COMMAND_OPTIONS.items() if c != command for o in opts}
+    for option in others - set(COMMAND_OPTIONS[command]):
+        assert option not in p.stdout, f"{command} --help shows {option}: {p.stdout!r}"
+    # The same text whichever way it is asked for, and wherever --help stands.
+    assert run("help", command).stdout == p.stdout
+    assert run(command, "x.scn", "-h").stdout == p.stdout
+
+
+@pytest.mark.parametrize(
+    "word, nearest", [("rn", "run"), ("lst", "list"), ("recrod", "record"), ("replya", "replay")]
+)
+def test_unknown_command_suggests_the_nearest(run, word, nearest):
+    p = run(word, "x.scn")
+    assert p.returncode == 2
+    assert f"tlsrig: unknown command '{word}' (did you mean '{nearest}'?)" in p.stderr
+    assert p.stdout == ""
+
+
+def test_option_forms(run, scn, tmp_path):
+    """--opt=value and --opt value, -jN and -j N, options before or after the paths."""
+    ok = scn("ok", PASS_SCN)
+    for args in (
+        ["--json", tmp_path / "a.json", "-j", "2", ok],
+        [ok, f"--json={tmp_path / 'b.json'}", "-j2"],
+        ["--jobs=2", ok, "--json", tmp_path / "c.json"],
+    ):
+        p = run("run", *args)
+        assert p.returncode == 0, (args, p.stderr)
+        assert p.stdout == "PASS ok\n1 passed, 0 failed\n"
+    for name in ("a", "b", "c"):
+        assert json.loads((tmp_path / f"{name}.json").read_text())[0]["id"] == "ok"
+    p = run("run", "--", "-k")
+    assert p.returncode == 2
+    assert "-k: No such file or directory" in p.stderr
+
+
+def test_folder_walk_natural_order_and_subfolders(run, scn, tmp_path):
+    """Folders give their files at any depth, hidden ones left out, in natural order:
+    a-2 before a-10."""
+    root = tmp_path / "tree"
+    (root / "sub" / "deeper").mkdir(parents=True)
+    (root / ".hidden").mkdir()
+    for rel in ("a-10.scn", "a-2.scn", "sub/deeper/a-3.scn", ".hidden/a-4.scn", ".a-5.scn"):
+        (root / rel).write_text(PASS_SCN)
+    p = run("list", root)
+    assert p.returncode == 0, p.stderr
+    assert [line.split()[0] for line in p.stdout.splitlines()] == ["a-2", "a-3", "a-10"]
+    p = run("run", root)
+    assert result_lines(p.stdout) == ["PASS a-2", "PASS a-3", "PASS a-10"]
+
+    # replay reports transcripts in the order the walk found them.
+    rec = tmp_path / "rec"
+    assert run("record", "-o", rec, root / "a-2.scn").returncode == 0
+    tls = tmp_path / "tls"
+    (tls / "sub").mkdir(parents=True)
+    for rel in ("t-10.tls", "t-9.tls", "sub/t-1.tls", "sub/notes.txt"):
+        shutil.copy(rec / "a-2.tls", tls / rel)
+    p = run("replay", tls)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert result_lines(p.stdout) == [f"PASS {tls / rel}" for rel in ("sub/t-1.tls", "t-9.tls", "t-10.tls")]
 
 
 def test_missing_pki_exits_3(run, scn):
