@@ -509,7 +509,9 @@ static rig_status oom(rig_result *res)
     return res->status = RIG_ERROR;
 }
 
-rig_status rig_compile(const scn *s, rig_program **out, rig_result *res)
+/* With |payloads| unset (checking only) the `<n> bytes` pattern is not built: it can be
+ * 64 MiB, and nothing will read it. */
+static rig_status compile(const scn *s, rig_program **out, rig_result *res, int payloads)
 {
     rig_status rs = RIG_PASS;
     rig_compiler c;
@@ -555,7 +557,7 @@ rig_status rig_compile(const scn *s, rig_program **out, rig_result *res)
             goto done;
         p->n_steps = i + 1;
     }
-    if (attach_pattern(p) < 0)
+    if (payloads && attach_pattern(p) < 0)
         rs = oom(res);
 done:
     if (rs != RIG_PASS) {
@@ -566,10 +568,15 @@ done:
     return RIG_PASS;
 }
 
+rig_status rig_compile(const scn *s, rig_program **out, rig_result *res)
+{
+    return compile(s, out, res, 1);
+}
+
 rig_status rig_check(const scn *s, rig_result *res)
 {
     rig_program *p = NULL;
-    rig_status rs = rig_compile(s, &p, res);
+    rig_status rs = compile(s, &p, res, 0);
     rig_program_free(p);
     return rs;
 }

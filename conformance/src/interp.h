@@ -58,9 +58,9 @@ typedef struct rig_peer {
     tlsrig_ctx *alt_ctx; /* sni-callback switch target; NULL for a peer that shares */
 } rig_peer;
 
-/* One end of the current connection. |peer| and |conn| are set by interp.c when it connects
- * (conn made by rig__conn_new); everything else belongs to the wire, which frees the
- * connection in rig__wire_reset. */
+/* One end of the current connection. When interp.c connects, rig__conn_new (interp_peer.c)
+ * sets |peer| and makes |conn|; |obs| is the observer's, |out| rig__note's; the rest is the
+ * wire's, which frees the connection and clears the side in rig__wire_reset. */
 typedef struct rig_side {
     const rig_peer_prog *peer;
     tlsrig_conn *conn;
