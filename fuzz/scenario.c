@@ -2,7 +2,8 @@
  * scenario.c - fuzz target: sequences of engine operations on two in-process peers, through
  * the conformance interpreter.
  *
- * Targets: the interpreter (rig_run: interp.c, interp_peer.c, interp_expect.c) and, under it,
+ * Targets: the interpreter (rig_compile: compile*.c; rig_run_program: interp.c, interp_peer.c,
+ * interp_expect.c, interp_wire.c) and, under it,
  * the engine's connection and context code on both sides at once: handshakes under varied
  * peer settings, data of varying sizes each way, peeks and recv_into, renegotiation from
  * either side, KeyUpdate, post-handshake client authentication, shutdown from either side,
@@ -11,10 +12,10 @@
  * expiry), and the expectations' getters.
  *
  * Input: three header bytes choosing the two peers' settings, then one step per byte; see
- * scenario_gen.h. The generated text always parses and checks: a malformed one is a bug of
- * the generator and aborts. A step that fails ends the scenario, which is not a finding;
- * crashes, sanitizer reports and hangs are. `scenario --print-scn FILE` prints the scenario
- * an input makes (fuzz/scenario_to_scn wraps it), to turn a finding into a .scn file.
+ * scenario_gen.h. The generated text always parses and compiles to a program: one the
+ * compiler refuses is a bug of the generator and aborts. A step that fails ends the scenario, which
+ * is not a finding; crashes, sanitizer reports and hangs are. `scenario --print-scn FILE` prints
+ * the scenario an input makes (fuzz/scenario_to_scn wraps it), to turn a finding into a .scn file.
  *
  * max_len: 128 (three header bytes and up to 120 steps).
  */
@@ -51,11 +52,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < f.n_variants; i++) {
         rig_options opt;
         rig_result res;
+        rig_program *prog = NULL;
         memset(&opt, 0, sizeof(opt));
         opt.pki_dir = fz_pki_dir();
         /* A scenario that runs this long is slow, not hung: stop it and move on. */
         opt.wall_limit = 5.0;
-        rig_status st = rig_run(&f.variants[i], &opt, &res);
+        rig_status st = rig_compile(&f.variants[i], &prog, &res);
+        if (st != RIG_PASS)
+            fz_fatal("the generated scenario does not compile: %s\n%s", res.message, text);
+        st = rig_run_program(prog, &opt, &res);
+        rig_program_free(prog);
         if (st == RIG_INVALID || st == RIG_ERROR)
             fz_fatal("the generated scenario was refused: %s\n%s", res.message, text);
         long verdict[3] = {(long)st, res.steps_run, res.fail_line};

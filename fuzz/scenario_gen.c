@@ -88,7 +88,7 @@ static void put(text *t, const char *fmt, ...)
     }
 }
 
-/* The interpreter's `<n> bytes` pattern (interp.c step_data). */
+/* The interpreter's `<n> bytes` pattern (conformance/src/compile.c pattern_byte). */
 static uint8_t pattern(size_t k)
 {
     return (uint8_t)('a' + (k * 7 + k / 251) % 26);

@@ -1,66 +1,74 @@
 /*
- * interp.h - the interpreter's run-time state, shared by its source files:
- * interp.c (the run loop, wire and steps), interp_peer.c (peer contexts and their
- * callbacks), interp_expect.c (expectations).
+ * interp.h - the interpreter's run-time pieces and who owns each.
+ *
+ * A run executes a compiled rig_program (prog.h, made by compile*.c). Calls go one way:
+ *
+ *   interp.c          the run loop: owns the run (the result's verdict and message, the
+ *        |            saved sessions, whether a connection exists) and runs each step, a
+ *        |            switch on its kind. The only file that knows about steps.
+ *        +--> interp_peer.c    owns the peers' contexts (rig_peer): makes them from the
+ *        |                     settings, applies those, makes each connection's engine
+ *        |                     object, and holds the callbacks, which write what a side saw
+ *        |                     (rig_obs) and the key log. Knows nothing of steps or bytes.
+ *        +--> interp_wire.c    owns the wire (rig_wire): the two sides of the current
+ *        |                     connection, everything that moves bytes between them
+ *        |                     (capture, tamper, pump, the per-side drive, the handshake
+ *        |                     loop), and how each side's last call ended (rig_outcome).
+ *        |                     The only file that calls tlsrig_conn_bio_read/bio_write.
+ *        +--> interp_expect.c  checks one expectation against a read-only rig_view of a
+ *                              side; returns a verdict and a message, calls nothing back.
+ *
+ * All of them may use compile.c's vocabulary (error class words, rig__report).
  */
 #ifndef TLSRIG_INTERP_H
 #define TLSRIG_INTERP_H
 
-#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 
+#include "prog.h"
 #include "rig.h"
 #include "tlsrig.h"
 
 #define RIG_MAX_ALERTS 16
-#define RIG_MAX_SESSIONS 16
-#define RIG_MAX_PROTOS 16
 
-typedef struct rig_protos {
-    tlsrig_bytes list[RIG_MAX_PROTOS];
-    size_t n;
-    char storage[512];
-} rig_protos;
-
-/* A peer: a context made from the scenario's settings, plus the policies its callbacks
- * follow. */
-typedef struct rig_peer {
-    const scn_peer *decl;
-    int is_server;
-    tlsrig_ctx *ctx;     /* NULL when creation failed as expected */
-    int ctx_failed;      /* method ... fails <class> was met */
-    tlsrig_ctx *alt_ctx; /* sni-callback switch target */
-    char alt_name[256];
-
-    char hostname[256]; /* client: checked name (and SNI) */
-    char sni[256];      /* client: SNI to send */
-    int request_ocsp;
-    int ocsp_check;  /* client: 0 none, 1 accept, 2 reject, 3 fail */
-    int ocsp_staple; /* server: 0 none, 1 response, 2 fail */
-    int alpn_policy; /* server: 0 off, 1 first-common, 2 none, 3 fail */
-    rig_protos alpn_pref;
-    rig_protos npn_adv;
-    int npn_policy; /* client: 0 off, 1 first-common, 2 fail */
-    rig_protos npn_pref;
-    int sni_policy;    /* server: 0 off, 1 record, 2 switch, 3 fail */
-    int verify_policy; /* 0 off, 1 accept-all, 2 reject-all, 3 fail, 4 record */
-    uint32_t early_data;
-} rig_peer;
-
-/* One end of the current connection. */
-typedef struct rig_side {
-    rig_peer *peer;
-    tlsrig_conn *conn;
-    int done;      /* this side finished its handshake (drive() switches to reading) */
-    int closed;    /* this side closed its transport (close step) */
-    int last_err;  /* last hard error (not want-read/write), 0 if none */
-    int last_want; /* last want-read/want-write of an explicit step, 0 if none */
-    char last_msg[256];
+/* What one side saw on the wire: written only by interp_peer.c's observer callback (the
+ * connection's app data points here), read by expectations. */
+typedef struct rig_obs {
     struct {
         int sent, level, desc;
     } alerts[RIG_MAX_ALERTS];
     int n_alerts;
     int tickets;    /* NewSessionTicket messages received */
     int keyupdates; /* KeyUpdate messages received */
+} rig_obs;
+
+/* How a side's last engine call ended: written only by rig__note. */
+typedef struct rig_outcome {
+    int last_err;  /* last hard error (not want-read/write), 0 if none */
+    int last_want; /* last want-read/want-write of an explicit step, 0 if none */
+    char last_msg[256];
+} rig_outcome;
+
+/* A peer at run time: interp_peer.c's. */
+typedef struct rig_peer {
+    const rig_peer_prog *prog;
+    tlsrig_ctx *ctx;     /* NULL when creation failed as expected */
+    int ctx_failed;      /* method ... fails <class> was met */
+    tlsrig_ctx *alt_ctx; /* sni-callback switch target; NULL for a peer that shares */
+} rig_peer;
+
+/* One end of the current connection. When interp.c connects, rig__conn_new (interp_peer.c)
+ * sets |peer| and makes |conn|; |obs| is the observer's, |out| rig__note's; the rest is the
+ * wire's, which frees the connection and clears the side in rig__wire_reset. */
+typedef struct rig_side {
+    const rig_peer_prog *peer;
+    tlsrig_conn *conn;
+    rig_obs obs;
+    rig_outcome out;
+    /* interp_wire.c only */
+    int done;       /* this side finished its handshake (drive switches to reading) */
+    int closed;     /* this side closed its transport (close step) */
     uint8_t *early; /* early data read by a server, not yet consumed by a step */
     size_t early_len;
     int early_done;
@@ -68,47 +76,90 @@ typedef struct rig_side {
     size_t wlen;
 } rig_side;
 
-typedef struct rig_state {
-    const scn *s;
-    const rig_options *opt;
-    rig_result *res;
-    rig_peer *peers;
-    size_t n_peers;
-    rig_side client, server;
-    int conn_no;
-    int have_conn;
-    struct {
-        char name[64];
-        tlsrig_session *sess;
-    } sessions[RIG_MAX_SESSIONS];
-    size_t n_sessions;
+/* The wire between the two sides: interp_wire.c's. */
+typedef struct rig_wire {
+    const rig_options *opt; /* capture, tamper */
+    rig_result *res;        /* chunks are appended here when capturing */
+    long budget;            /* pump rounds allowed over the run */
     long rounds;
-    double deadline;
-    const scn_line *line; /* the step or setting being run, for messages */
-    int dry;
-} rig_state;
+    double deadline; /* rig__now() past which the handshake loop gives up */
+    int conn_no;     /* connections begun so far */
+    rig_side client, server;
+} rig_wire;
 
-/* Record a failure at the current line; returns RIG_FAIL (or |status|). */
-rig_status rig__fail(rig_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-rig_status rig__invalid(rig_state *st, const scn_line *l, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* A read-only view of what an expectation may look at. */
+typedef struct rig_view {
+    const char *name;   /* the side's (or peer's) name, for messages */
+    tlsrig_conn *conn;  /* for the engine's getters; NULL for context-failed */
+    const rig_obs *obs; /* NULL for context-failed */
+    const rig_outcome *out;
+    int ctx_failed; /* context-failed: the peer's context failed as expected */
+} rig_view;
 
-/* Peers (interp_peer.c). With |dry| set only the words are checked (rig_check); nothing
- * is created. */
-rig_status rig__peers_setup(rig_state *st, int dry);
-void rig__peers_cleanup(rig_state *st);
-rig_peer *rig__peer(rig_state *st, const char *name);
-rig_status rig__conn_setup(rig_state *st, rig_side *side);
+static inline int rig__hard(int rc)
+{
+    return rc < 0 && rc != TLSRIG_ERR_WANT_READ && rc != TLSRIG_ERR_WANT_WRITE;
+}
 
-/* Expectations (interp_expect.c), same |dry| convention. */
-rig_status rig__expect(rig_state *st, const scn_line *l, int dry);
-
-/* Helpers shared across files. */
-rig_side *rig__side(rig_state *st, const char *name);
-int rig__err_class(const char *word); /* tlsrig_err for a class word, or 1 if unknown */
-const char *rig__err_word(int err);
-const char *const *rig__err_words(void);
-int rig__word_eq(const scn_line *l, int i, const char *w);
 double rig__now(void);
+
+/* ---- interp_peer.c ---- */
+
+/* rig__peers_new makes every peer's context and applies its settings. A setting the engine
+ * refuses unexpectedly fails the run (RIG_FAIL, reported in |res| at the setting's line).
+ * *out (n_peers entries) is set even on failure; free it with rig__peers_free. The key log
+ * goes to |res| when opt->capture is set. */
+rig_status rig__peers_new(const rig_program *p, const rig_options *opt, rig_result *res,
+                          rig_peer **out);
+void rig__peers_free(rig_peer *peers, size_t n);
+
+/* rig__conn_new makes |side|'s connection from |peer| (connect or accept state by role),
+ * points its observer at side->obs and applies the per-connection settings. Returns 0, or
+ * -1 with the reason in |why|. */
+int rig__conn_new(rig_peer *peer, rig_side *side, char *why, size_t whylen);
+
+/* ---- interp_expect.c ---- */
+
+/* rig__expect_check checks |e| against |v|. Returns 0 when met, else -1 with "expected ...,
+ * got ..." in |why|. */
+int rig__expect_check(const rig_expect *e, const rig_view *v, char *why, size_t whylen);
+
+/* ---- interp_wire.c ---- */
+
+void rig__wire_init(rig_wire *w, const rig_options *opt, rig_result *res, long budget,
+                    double deadline);
+/* Ends the current connection: frees both sides' connections and buffers. */
+void rig__wire_reset(rig_wire *w);
+/* A new connection starts between the sides' (new) connections: chunks are numbered by it. */
+void rig__wire_begin(rig_wire *w);
+rig_side *rig__wire_side(rig_wire *w, int end);
+
+/* Records how a call on |side| ended (for `expect error`) and returns |rc|. */
+int rig__note(rig_side *side, int rc);
+
+/* Moves pending bytes both ways once. Returns bytes moved, or -1 when the wire failed
+ * (tamper abort, out of memory). */
+long rig__pump(rig_wire *w);
+/* Drives both sides until both finished, one failed, or nothing moves. Returns 0 when both
+ * completed, 1 when not; -1 the wire failed, -2 the budget ran out, -3 the deadline passed. */
+int rig__handshake(rig_wire *w);
+/* One move of one side: advance its handshake, or once done read (peek) so that it processes
+ * what arrived. Returns the engine's result. */
+int rig__drive(rig_side *side);
+/* RFC 8446 §4.6.3: a scheduled post-handshake message (KeyUpdate, CertificateRequest) goes
+ * out with the next handshake call: make it and move it. Returns the call's result (noted);
+ * sets *wire_failed when the wire failed. */
+int rig__flush_handshake(rig_wire *w, rig_side *side, int *wire_failed);
+/* The next handshake step drives |side| again (a renegotiation was scheduled). */
+void rig__rehandshake(rig_side *side);
+/* Reads early data on a server into its buffer until the client ends it (RFC 8446
+ * §4.2.10). */
+int rig__drain_early(rig_side *side);
+/* Waits (pumping) for |len| bytes of early data at |side| and takes them when they equal
+ * |want|. Returns 0, or -1 with *have the bytes buffered. */
+int rig__recv_early(rig_wire *w, rig_side *side, const uint8_t *want, size_t len, size_t *have);
+/* Delivers what was sent, then ends the transport from |side|: the other side reads EOF.
+ * Returns 0, -1 the wire failed, -2 the transport cannot be ended. */
+int rig__close_transport(rig_wire *w, rig_side *side);
 
 #endif

@@ -4,7 +4,7 @@
  * Two passes over the text. The first reads the `matrix` lines, because every other line may
  * use their variables. The second runs once per matrix combination: each line loses its
  * comment, has its ${var} references replaced, is cut into words and is filed as a header
- * fact, a peer, a peer setting or a step. Only the structure is checked here; interp.c
+ * fact, a peer, a peer setting or a step. Only the structure is checked here; compile.c
  * decides what the words mean.
  *
  * The input is untrusted (this code is fuzzed), so every size is bounded: 4 MiB of text,

@@ -1,6 +1,7 @@
 /*
- * rig.h - the scenario interpreter: compiles a parsed scenario against the engine and runs
- * it over an in-memory transport, in deterministic mode. A library: the runner, the fuzz
+ * rig.h - the scenario interpreter: compiles a parsed scenario into a program (typed steps
+ * and settings) and runs it against the engine over an in-memory transport, in deterministic
+ * mode. A library: the runner, the fuzz
  * targets and the corpus generator link it.
  */
 #ifndef TLSRIG_RIG_H
@@ -54,13 +55,31 @@ typedef struct rig_options {
     void *tamper_arg;
 } rig_options;
 
-/* rig_check validates every setting and step of |s| without running it. Returns RIG_PASS or
- * RIG_INVALID with the message in |res|. */
+/* rig_check validates every setting and step of |s| without running it: it compiles |s| and
+ * throws the program away. Returns RIG_PASS, RIG_INVALID with the message in |res|, or
+ * RIG_ERROR when out of memory. */
 rig_status rig_check(const scn *s, rig_result *res);
 
-/* rig_run checks and then runs |s|. The result's chunks/keylog are freed by
+/* rig_run compiles and then runs |s|. The result's chunks/keylog are freed by
  * rig_result_cleanup. An xfail scenario is run like any other; the caller interprets it. */
 rig_status rig_run(const scn *s, const rig_options *opt, rig_result *res);
+
+/* A compiled scenario variant (prog.h): every setting, step and expectation converted and
+ * checked once, ready to run any number of times. */
+typedef struct rig_program rig_program;
+
+/* rig_compile compiles |s| into *out. Returns RIG_PASS with a new program in *out (free it
+ * with rig_program_free), RIG_INVALID with "file:line: message" in |res|, or RIG_ERROR (out
+ * of memory); *out is NULL on failure. The program borrows strings from |s|: |s| must
+ * outlive it. */
+rig_status rig_compile(const scn *s, rig_program **out, rig_result *res);
+
+/* rig_run_program runs a compiled program, as rig_run does after compiling. |res| is reset
+ * first; free its chunks/keylog with rig_result_cleanup. */
+rig_status rig_run_program(const rig_program *p, const rig_options *opt, rig_result *res);
+
+/* rig_program_free frees a program; NULL is ignored. */
+void rig_program_free(rig_program *p);
 
 void rig_result_cleanup(rig_result *res);
 

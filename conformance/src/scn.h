@@ -2,8 +2,8 @@
  * scn.h - a parsed scenario: header facts, peers with their settings, and steps, each kept
  * as the words of its line with the line number, so every later check can say file:line.
  *
- * parse.c reads a .scn file and expands its matrix into variants; interp.c gives the words
- * their meaning.
+ * parse.c reads a .scn file and expands its matrix into variants; compile.c gives the words
+ * their meaning (a rig_program, prog.h) and interp.c runs that.
  */
 #ifndef TLSRIG_SCN_H
 #define TLSRIG_SCN_H

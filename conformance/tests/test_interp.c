@@ -1,6 +1,10 @@
 /*
  * test_interp.c - the interpreter as a library: verdicts, invalid scenarios, capture and
- * determinism, and the tamper hook that sits between the peers.
+ * determinism, and the tamper hook that sits between the peers; and the compiled form of a
+ * scenario (prog.h): each step's, setting's and expectation's typed values, the range and
+ * meaning errors the compiler catches with their file:line, the current connection followed
+ * through `connect`, session slots, and that checking compiles without running while a
+ * program compiled once runs many times alike.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,9 +15,13 @@
 
 #include <cmocka.h>
 
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include "prog.h"
 #include "rig.h"
-#include "tlsrig.h"
 #include "scn.h"
+#include "tlsrig.h"
 
 static const char *pki_dir(void)
 {
@@ -21,6 +29,7 @@ static const char *pki_dir(void)
     return d != NULL && d[0] != '\0' ? d : "pki";
 }
 
+/* Lines 1-5. */
 #define PEERS                                                                                      \
     "peer client client\n"                                                                         \
     "    verify peer\n"                                                                            \
@@ -184,6 +193,405 @@ static void budget_bounds_a_scenario(void **state)
     rig_result_cleanup(&res);
 }
 
+/* A parsed scenario and its program. */
+typedef struct compiled {
+    scn_file f;
+    rig_program *p;
+    rig_result res;
+    rig_status rs;
+} compiled;
+
+static void compile_text(compiled *c, const char *text)
+{
+    char err[512];
+    memset(c, 0, sizeof(*c));
+    if (scn_parse_text("t.scn", text, strlen(text), &c->f, err, sizeof(err)) != 0)
+        fail_msg("parse: %s", err);
+    assert_int_equal(c->f.n_variants, 1);
+    c->rs = rig_compile(&c->f.variants[0], &c->p, &c->res);
+}
+
+static const rig_program *compile_ok(compiled *c, const char *text)
+{
+    compile_text(c, text);
+    if (c->rs != RIG_PASS)
+        fail_msg("expected it to compile, got %d: %s", (int)c->rs, c->res.message);
+    assert_non_null(c->p);
+    return c->p;
+}
+
+static void done(compiled *c)
+{
+    rig_program_free(c->p);
+    rig_result_cleanup(&c->res);
+    scn_file_cleanup(&c->f);
+}
+
+/* The compile fails as invalid, the message starts with |prefix| and holds |needle|. */
+static void expect_invalid(const char *text, const char *prefix, const char *needle)
+{
+    compiled c;
+    compile_text(&c, text);
+    if (c.rs != RIG_INVALID)
+        fail_msg("expected invalid (\"%s\"), got %d: %s\n%s", prefix, (int)c.rs, c.res.message,
+                 text);
+    assert_null(c.p);
+    if (strncmp(c.res.message, prefix, strlen(prefix)) != 0)
+        fail_msg("got \"%s\", expected it to start with \"%s\"", c.res.message, prefix);
+    if (needle != NULL && strstr(c.res.message, needle) == NULL)
+        fail_msg("got \"%s\", expected it to mention \"%s\"", c.res.message, needle);
+    done(&c);
+}
+
+static void steps_are_typed(void **state)
+{
+    (void)state;
+    compiled c;
+    const rig_program *p = compile_ok(&c, PEERS "send client 100 bytes\n"
+                                                "recv server 100 bytes peek\n"
+                                                "send server \"hi\\x00\" fails ssl\n"
+                                                "recv client \"hi\" into 3\n"
+                                                "recv client error zero-return\n"
+                                                "renegotiate client\n"
+                                                "shutdown server returns error syscall\n"
+                                                "key-update server requested returns 0\n"
+                                                "set-shutdown client both\n"
+                                                "advance 2h\n"
+                                                "handshake fails\n");
+    assert_int_equal(p->n_steps, 11);
+    assert_int_equal(p->n_peers, 2);
+    assert_int_equal(p->first_client, 0);
+    assert_int_equal(p->first_server, 1);
+
+    const rig_step *st = &p->steps[0];
+    assert_int_equal(st->kind, RIG_STEP_SEND);
+    assert_int_equal(st->line, 6);
+    assert_int_equal(st->peer, 0);
+    assert_int_equal(st->side, RIG_CLIENT);
+    assert_int_equal(st->send.data.len, 100);
+    assert_true(st->send.data.pattern);
+    assert_int_equal(st->send.fails, 0);
+    /* the pattern is built once: every `<n> bytes` is a prefix of the same buffer */
+    assert_ptr_equal(st->send.data.bytes, p->pattern);
+    assert_int_equal(p->pattern_len, 100);
+    assert_int_equal(st->send.data.bytes[0], 'a');
+    assert_int_equal(st->send.data.bytes[1], 'h');
+
+    st = &p->steps[1];
+    assert_int_equal(st->kind, RIG_STEP_RECV);
+    assert_int_equal(st->side, RIG_SERVER);
+    assert_int_equal(st->peer, 1);
+    assert_true(st->recv.peek);
+    assert_ptr_equal(st->recv.data.bytes, p->pattern);
+
+    st = &p->steps[2];
+    assert_int_equal(st->kind, RIG_STEP_SEND);
+    assert_int_equal(st->send.fails, TLSRIG_ERR_SSL);
+    assert_int_equal(st->send.data.len, 3); /* the NUL byte counts */
+    assert_false(st->send.data.pattern);
+    assert_memory_equal(st->send.data.bytes, "hi\0", 3);
+
+    st = &p->steps[3];
+    assert_int_equal(st->recv.into, 3);
+    assert_false(st->recv.peek);
+
+    assert_int_equal(p->steps[4].kind, RIG_STEP_RECV_ERROR);
+    assert_int_equal(p->steps[4].recv_error.err, TLSRIG_ERR_ZERO_RETURN);
+    assert_int_equal(p->steps[5].kind, RIG_STEP_RENEGOTIATE);
+    assert_int_equal(p->steps[5].call.returns, 1); /* the default */
+    assert_int_equal(p->steps[6].kind, RIG_STEP_SHUTDOWN);
+    assert_int_equal(p->steps[6].call.returns, TLSRIG_ERR_SYSCALL);
+    assert_int_equal(p->steps[7].kind, RIG_STEP_KEY_UPDATE);
+    assert_true(p->steps[7].call.requested);
+    assert_int_equal(p->steps[7].call.returns, 0);
+    assert_int_equal(p->steps[8].set_shutdown.flags,
+                     TLSRIG_SENT_SHUTDOWN | TLSRIG_RECEIVED_SHUTDOWN);
+    assert_int_equal(p->steps[9].kind, RIG_STEP_ADVANCE);
+    assert_int_equal(p->steps[9].advance.seconds, 7200);
+    assert_int_equal(p->steps[10].kind, RIG_STEP_HANDSHAKE);
+    assert_true(p->steps[10].handshake.fails);
+    done(&c);
+}
+
+static void expectations_are_typed(void **state)
+{
+    (void)state;
+    compiled c;
+    const rig_program *p =
+        compile_ok(&c, PEERS "expect alert client received fatal handshake_failure\n"
+                             "expect alert server sent decode_error\n"
+                             "expect error client ssl reason \"wrong version\"\n"
+                             "expect verify-result client CERT_HAS_EXPIRED\n"
+                             "expect shutdown server received\n"
+                             "expect tickets client 2\n"
+                             "expect early-data server rejected\n"
+                             "expect version client TLSv1.3\n"
+                             "expect context-failed server\n");
+    const rig_expect *e = &p->steps[0].expect;
+    assert_int_equal(p->steps[0].kind, RIG_STEP_EXPECT);
+    assert_int_equal(e->kind, RIG_EXPECT_ALERT);
+    assert_int_equal(e->sent, 0);
+    assert_int_equal(e->level, 2);
+    assert_int_equal(e->desc, 40); /* RFC 8446 §6: handshake_failure(40) */
+    e = &p->steps[1].expect;
+    assert_int_equal(e->sent, 1);
+    assert_int_equal(e->level, -1);
+    assert_int_equal(e->desc, 50);
+    assert_int_equal(p->steps[1].side, RIG_SERVER);
+    e = &p->steps[2].expect;
+    assert_int_equal(e->kind, RIG_EXPECT_ERROR);
+    assert_int_equal(e->err, TLSRIG_ERR_SSL);
+    assert_string_equal(e->reason, "wrong version");
+    assert_int_equal(p->steps[3].expect.num, X509_V_ERR_CERT_HAS_EXPIRED);
+    assert_int_equal(p->steps[4].expect.num, TLSRIG_RECEIVED_SHUTDOWN);
+    assert_int_equal(p->steps[5].expect.kind, RIG_EXPECT_TICKETS);
+    assert_int_equal(p->steps[5].expect.num, 2);
+    assert_int_equal(p->steps[6].expect.num, SSL_EARLY_DATA_REJECTED);
+    assert_string_equal(p->steps[7].expect.word, "TLSv1.3");
+    assert_int_equal(p->steps[8].expect.kind, RIG_EXPECT_CONTEXT_FAILED);
+    assert_int_equal(p->steps[8].peer, 1);
+    done(&c);
+}
+
+static const rig_setting *find_set(const rig_peer_prog *pp, rig_setting_kind kind)
+{
+    for (size_t i = 0; i < pp->n_settings; i++)
+        if (pp->settings[i].kind == kind)
+            return &pp->settings[i];
+    return NULL;
+}
+
+static void settings_are_typed(void **state)
+{
+    (void)state;
+    compiled c;
+    const rig_program *p = compile_ok(&c, "peer c client\n"
+                                          "    hostname server.tlsrig.test\n"
+                                          "    max-version 1.2\n"
+                                          "    alpn h2,http/1.1\n"
+                                          "    options NO_TICKET,NO_RENEGOTIATION\n"
+                                          "    verify peer once\n"
+                                          "    ciphers NO-SUCH-CIPHER fails ssl\n"
+                                          "    ocsp request accept\n"
+                                          "peer s server\n"
+                                          "    method TLS_SERVER\n"
+                                          "    cert rsa\n"
+                                          "    alpn-select first-common http/1.1,h2\n"
+                                          "    session-cache server no-internal-store\n"
+                                          "    early-data 16384\n"
+                                          "peer c2 client\n"
+                                          "    share c\n"
+                                          "    sni other.tlsrig.test\n"
+                                          "handshake\n");
+    const rig_peer_prog *cp = &p->peers[0], *sp = &p->peers[1], *c2 = &p->peers[2];
+
+    /* verify first, hostname last, the rest in order; method and sni are not applied */
+    assert_int_equal(cp->n_settings, 7);
+    assert_int_equal(cp->settings[0].kind, RIG_SET_VERIFY);
+    assert_int_equal(cp->settings[0].num, TLSRIG_VERIFY_PEER | TLSRIG_VERIFY_CLIENT_ONCE);
+    assert_int_equal(cp->settings[0].line, 6);
+    assert_int_equal(cp->settings[1].kind, RIG_SET_MAX_VERSION);
+    assert_int_equal(cp->settings[1].num, TLSRIG_VERSION_TLS1_2);
+    assert_int_equal(cp->settings[6].kind, RIG_SET_HOSTNAME);
+    assert_int_equal(cp->settings[6].line, 2);
+    assert_string_equal(cp->hostname, "server.tlsrig.test");
+
+    const rig_setting *s = find_set(cp, RIG_SET_ALPN);
+    assert_non_null(s);
+    assert_int_equal(s->protos.n, 2);
+    assert_memory_equal(s->protos.list[1].data, "http/1.1", 8);
+    s = find_set(cp, RIG_SET_OPTIONS);
+    assert_int_equal(s->bits, TLSRIG_OP_NO_TICKET | TLSRIG_OP_NO_RENEGOTIATION);
+    s = find_set(cp, RIG_SET_CIPHERS);
+    assert_int_equal(s->fails, TLSRIG_ERR_SSL);
+    assert_string_equal(s->str, "NO-SUCH-CIPHER");
+    assert_true(cp->request_ocsp);
+    assert_int_equal(cp->ocsp_check, RIG_OCSP_ACCEPT);
+    assert_int_equal(cp->share, -1);
+
+    assert_int_equal(sp->method, TLSRIG_TLS_SERVER_METHOD);
+    assert_int_equal(sp->method_line, 10);
+    s = find_set(sp, RIG_SET_CERT);
+    assert_string_equal(s->file, "server-rsa.chain.pem");
+    assert_string_equal(s->file2, "server-rsa.key");
+    assert_true(s->flag); /* no `key` setting: the cert's own key is loaded */
+    assert_int_equal(sp->alpn_policy, RIG_ALPN_FIRST_COMMON);
+    assert_int_equal(sp->alpn_pref.n, 2);
+    s = find_set(sp, RIG_SET_SESSION_CACHE);
+    assert_int_equal(s->num, TLSRIG_SESS_CACHE_SERVER | TLSRIG_SESS_CACHE_NO_INTERNAL_STORE);
+    assert_int_equal(sp->early_data, 16384);
+
+    /* a peer that shares a context has the other's policies and its own SNI */
+    assert_int_equal(c2->share, 0);
+    assert_int_equal(c2->n_settings, 0);
+    assert_string_equal(c2->hostname, "server.tlsrig.test");
+    assert_string_equal(c2->sni, "other.tlsrig.test");
+    assert_string_equal(c2->name, "c2");
+    done(&c);
+}
+
+static void range_errors_at_compile_time(void **state)
+{
+    (void)state;
+    expect_invalid(PEERS "send client 0 bytes\n", "t.scn:6: send takes <side>", NULL);
+    expect_invalid(PEERS "send client 67108865 bytes\n", "t.scn:6: send takes", NULL);
+    expect_invalid(PEERS "send client \"\"\n", "t.scn:6: send takes", NULL);
+    expect_invalid(PEERS "recv server 5 bytes into 0\n",
+                   "t.scn:6: recv ... into takes a positive byte count", NULL);
+    expect_invalid(PEERS "pump\nexpect error client nosuch\n",
+                   "t.scn:7: unknown error class 'nosuch'", NULL);
+    expect_invalid(PEERS "send client \"x\" fails bogus\n",
+                   "t.scn:6: after the data, send takes only fails <class>", NULL);
+    expect_invalid(PEERS "shutdown client returns junk\n",
+                   "t.scn:6: shutdown takes <side> returns 0|1|error <class>", NULL);
+    expect_invalid(PEERS "shutdown client returns 1 extra\n", "t.scn:6: shutdown takes", NULL);
+    expect_invalid(PEERS "renegotiate client returns error nosuch\n",
+                   "t.scn:6: renegotiate takes <side> [returns", NULL);
+    expect_invalid(PEERS "key-update client requested returns 2\n",
+                   "t.scn:6: key-update: bad 'returns'", NULL);
+    expect_invalid(PEERS "advance 10x\n", "t.scn:6: advance takes <n>[s|m|h|d], not '10x'", NULL);
+    expect_invalid(PEERS "advance 9223372036854775807d\n", "t.scn:6: advance takes", NULL);
+    expect_invalid(PEERS "expect tickets client many\n", "t.scn:6: expect tickets takes a count",
+                   NULL);
+    expect_invalid(PEERS "expect alert client sent fatal no_such_alert\n",
+                   "t.scn:6: expect alert: unknown alert 'no_such_alert'", NULL);
+    expect_invalid(PEERS "expect verify-resutl client ok\n",
+                   "t.scn:6: unknown expectation 'verify-resutl'", "did you mean 'verify-result'");
+    expect_invalid(PEERS "hanshake\n", "t.scn:6: unknown step 'hanshake'",
+                   "did you mean 'handshake'");
+    expect_invalid("peer c client\n    max-versoin 1.2\npeer s server\nhandshake\n",
+                   "t.scn:2: unknown setting 'max-versoin'", "did you mean 'max-version'");
+    expect_invalid("peer c client\n    max-version 1.4\npeer s server\nhandshake\n",
+                   "t.scn:2: version must be 1.0, 1.1, 1.2, 1.3 or any, not '1.4'", NULL);
+    expect_invalid("peer c client\n    ciphers X fails nosuch\npeer s server\nhandshake\n",
+                   "t.scn:2: unknown error class 'nosuch'", NULL);
+    expect_invalid("peer c client\n    cert nosuch\npeer s server\nhandshake\n",
+                   "t.scn:2: unknown certificate 'nosuch'", NULL);
+    expect_invalid("peer c client\n    options NO_TICKET,NOPE\npeer s server\nhandshake\n",
+                   "t.scn:2: unknown option 'NOPE'", NULL);
+    expect_invalid("peer c client\n    tickets -1\npeer s server\nhandshake\n",
+                   "t.scn:2: tickets takes a number", NULL);
+    expect_invalid("peer c client\npeer s server\n    ocsp request\nhandshake\n",
+                   "t.scn:3: ocsp is a client setting", NULL);
+    expect_invalid("peer c client\npeer c2 client\n    share s\npeer s server\nhandshake\n",
+                   "t.scn:3: share: no earlier peer named 's'", NULL);
+    expect_invalid("peer c client\npump\n", "t.scn:2: a scenario needs", NULL);
+}
+
+static void the_current_connection_is_followed(void **state)
+{
+    (void)state;
+    compiled c;
+    const char *three = PEERS "peer other client\n";
+    char text[1024];
+
+    /* `other` is a peer but not an end of the first connection... */
+    snprintf(text, sizeof(text), "%ssend other \"x\"\n", three);
+    expect_invalid(text, "t.scn:7: 'other' is not a peer of the current connection", NULL);
+    /* ...until a connect makes it one, when `client` stops being one */
+    snprintf(text, sizeof(text), "%sconnect other server\nsend other \"x\"\nsend client \"x\"\n",
+             three);
+    expect_invalid(text, "t.scn:9: 'client' is not a peer of the current connection", NULL);
+    snprintf(text, sizeof(text), "%sconnect other server\nsend other \"x\"\n", three);
+    const rig_program *p = compile_ok(&c, text);
+    assert_int_equal(p->steps[0].kind, RIG_STEP_CONNECT);
+    assert_int_equal(p->steps[0].connect.client, 2);
+    assert_int_equal(p->steps[0].connect.server, 1);
+    assert_int_equal(p->steps[1].peer, 2);
+    assert_int_equal(p->steps[1].side, RIG_CLIENT);
+    done(&c);
+
+    expect_invalid(PEERS "connect server client\n", "t.scn:6: connect: 'server' is not a client",
+                   NULL);
+    /* A context that fails as expected leaves no connection: only expect context-failed and
+     * advance can follow. */
+    const char *failed = "peer c client\n    method SSLv2 fails unsupported\npeer s server\n";
+    snprintf(text, sizeof(text), "%sexpect context-failed c\nadvance 1s\n", failed);
+    p = compile_ok(&c, text);
+    assert_true(p->peers[0].no_ctx);
+    assert_int_equal(p->peers[0].method_fails, TLSRIG_ERR_UNSUPPORTED);
+    done(&c);
+    snprintf(text, sizeof(text), "%shandshake\n", failed);
+    expect_invalid(text, "t.scn:4: handshake: there is no connection", NULL);
+    snprintf(text, sizeof(text), "%sexpect version c none\n", failed);
+    expect_invalid(text, "t.scn:4: expect: there is no connection", NULL);
+}
+
+static void sessions_get_slots(void **state)
+{
+    (void)state;
+    compiled c;
+    const rig_program *p = compile_ok(&c, PEERS "save-session client a\n"
+                                                "save-session client b\n"
+                                                "save-session client a\n"
+                                                "resume client b returns error ssl\n"
+                                                "resume client never\n");
+    assert_int_equal(p->n_sessions, 2);
+    assert_int_equal(p->steps[0].session.slot, 0);
+    assert_int_equal(p->steps[1].session.slot, 1);
+    assert_int_equal(p->steps[2].session.slot, 0);
+    assert_int_equal(p->steps[3].kind, RIG_STEP_RESUME);
+    assert_int_equal(p->steps[3].session.slot, 1);
+    assert_int_equal(p->steps[3].session.returns, TLSRIG_ERR_SSL);
+    /* a name never saved is known only when it runs: the run says so */
+    assert_int_equal(p->steps[4].session.slot, -1);
+    done(&c);
+
+    char text[2048];
+    size_t n = (size_t)snprintf(text, sizeof(text), "%s", PEERS);
+    for (int i = 0; i <= RIG_MAX_SESSIONS; i++)
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "save-session client s%d\n", i);
+    expect_invalid(text, "t.scn:22: too many saved sessions", NULL);
+}
+
+/* rig_check compiles only: a scenario whose run would fail, or could not even start (no PKI
+ * is given), checks fine and runs no step. */
+static void check_runs_nothing(void **state)
+{
+    (void)state;
+    scn_file f;
+    rig_result res;
+    char err[256];
+    const char *text = PEERS "handshake\nexpect version client TLSv1.1\nresume client nope\n";
+    assert_int_equal(scn_parse_text("t.scn", text, strlen(text), &f, err, sizeof(err)), 0);
+    assert_int_equal(rig_check(&f.variants[0], &res), RIG_PASS);
+    assert_int_equal(res.steps_run, 0);
+    assert_int_equal(res.n_chunks, 0);
+    rig_result_cleanup(&res);
+
+    rig_options opt = {.pki_dir = pki_dir()};
+    assert_int_equal(rig_run(&f.variants[0], &opt, &res), RIG_FAIL);
+    assert_int_equal(res.fail_line, 7);
+    rig_result_cleanup(&res);
+    scn_file_cleanup(&f);
+}
+
+/* A program compiled once runs any number of times, the same bytes each time; a resume of a
+ * name never saved fails when it runs. */
+static void compile_once_run_twice(void **state)
+{
+    (void)state;
+    compiled c;
+    rig_options opt = {.pki_dir = pki_dir(), .capture = 1};
+    rig_result a, b;
+    const rig_program *p = compile_ok(&c, PEERS "handshake\nsend client 20000 bytes\n"
+                                                "recv server 20000 bytes\nresume client gone\n");
+    assert_int_equal(rig_run_program(p, &opt, &a), RIG_FAIL);
+    assert_int_equal(rig_run_program(p, &opt, &b), RIG_FAIL);
+    assert_string_equal(a.message, "t.scn:9: resume: no session saved as 'gone'");
+    assert_int_equal(a.steps_run, 4);
+    assert_true(a.n_chunks >= 4);
+    assert_int_equal(a.n_chunks, b.n_chunks);
+    for (size_t i = 0; i < a.n_chunks; i++) {
+        assert_int_equal(a.chunks[i].len, b.chunks[i].len);
+        assert_memory_equal(a.chunks[i].data, b.chunks[i].data, a.chunks[i].len);
+    }
+    rig_result_cleanup(&a);
+    rig_result_cleanup(&b);
+    done(&c);
+    rig_program_free(NULL); /* NULL is ignored */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +600,14 @@ int main(void)
         cmocka_unit_test(capture_is_deterministic),
         cmocka_unit_test(tamper_sees_records_and_can_corrupt),
         cmocka_unit_test(budget_bounds_a_scenario),
+        cmocka_unit_test(steps_are_typed),
+        cmocka_unit_test(expectations_are_typed),
+        cmocka_unit_test(settings_are_typed),
+        cmocka_unit_test(range_errors_at_compile_time),
+        cmocka_unit_test(the_current_connection_is_followed),
+        cmocka_unit_test(sessions_get_slots),
+        cmocka_unit_test(check_runs_nothing),
+        cmocka_unit_test(compile_once_run_twice),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tlsrig_deterministic_off();
