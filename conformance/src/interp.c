@@ -93,10 +93,10 @@ static rig_status step_handshake(run *r, const rig_step *st)
                                                          : "no cipher");
     if (!st->handshake.fails && h != 0)
         return fail(r, "handshake did not complete: client: %s%s; server: %s%s",
-                    c->out.last_err ? rig__err_word(c->out.last_err) : "waiting",
-                    c->out.last_err ? c->out.last_msg : "",
-                    s->out.last_err ? rig__err_word(s->out.last_err) : "waiting",
-                    s->out.last_err ? s->out.last_msg : "");
+                    c->ep.last_err ? rig__err_word(c->ep.last_err) : "waiting",
+                    c->ep.last_err ? c->ep.last_msg : "",
+                    s->ep.last_err ? rig__err_word(s->ep.last_err) : "waiting",
+                    s->ep.last_err ? s->ep.last_msg : "");
     return RIG_PASS;
 }
 
@@ -206,7 +206,7 @@ static rig_status step_save_session(run *r, const rig_step *st)
 {
     rig_side *side = side_of(r, st);
     /* A TLS 1.3 ticket arrives after the handshake: let the client read it first. */
-    rig__drive(side);
+    rig__drive(&r->wire, side);
     tlsrig_session *sess = NULL;
     int rc = tlsrig_conn_get_session(side->conn, &sess);
     if (rc < 0)
@@ -260,7 +260,7 @@ static rig_status step_expect(run *r, const rig_step *st)
         v.name = side->peer->name;
         v.conn = side->conn;
         v.obs = &side->obs;
-        v.out = &side->out;
+        v.out = &side->ep;
     }
     if (rig__expect_check(&st->expect, &v, why, sizeof(why)) < 0)
         return fail(r, "%s", why);

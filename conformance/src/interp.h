@@ -29,6 +29,7 @@
 #include "prog.h"
 #include "rig.h"
 #include "tlsrig.h"
+#include "wire.h"
 
 #define RIG_MAX_ALERTS 16
 
@@ -43,13 +44,6 @@ typedef struct rig_obs {
     int keyupdates; /* KeyUpdate messages received */
 } rig_obs;
 
-/* How a side's last engine call ended: written only by rig__note. */
-typedef struct rig_outcome {
-    int last_err;  /* last hard error (not want-read/write), 0 if none */
-    int last_want; /* last want-read/want-write of an explicit step, 0 if none */
-    char last_msg[256];
-} rig_outcome;
-
 /* A peer at run time: interp_peer.c's. */
 typedef struct rig_peer {
     const rig_peer_prog *prog;
@@ -59,32 +53,30 @@ typedef struct rig_peer {
 } rig_peer;
 
 /* One end of the current connection. When interp.c connects, rig__conn_new (interp_peer.c)
- * sets |peer| and makes |conn|; |obs| is the observer's, |out| rig__note's; the rest is the
- * wire's, which frees the connection and clears the side in rig__wire_reset. */
+ * sets |peer| and makes |conn|; |obs| is the observer's; |ep|, the connection as an endpoint
+ * of the wire, is interp_wire.c's: it holds how the side's last call ended (last_err,
+ * last_want, last_msg: written through rig__note and the wire's drive), whether its
+ * handshake is done, and the early data a server read. The wire frees the connection and
+ * clears the side in rig__wire_reset. */
 typedef struct rig_side {
     const rig_peer_prog *peer;
     tlsrig_conn *conn;
     rig_obs obs;
-    rig_outcome out;
-    /* interp_wire.c only */
-    int done;       /* this side finished its handshake (drive switches to reading) */
-    int closed;     /* this side closed its transport (close step) */
-    uint8_t *early; /* early data read by a server, not yet consumed by a step */
-    size_t early_len;
-    int early_done;
-    uint8_t *wbuf; /* bytes sent by this side waiting to form a whole record (tamper) */
-    size_t wlen;
+    wire_engine ep;
 } rig_side;
 
-/* The wire between the two sides: interp_wire.c's. */
+/* The wire between the two sides: interp_wire.c's. The pump moves the bytes (wire.h); this
+ * adds what a run needs around it: capture into the result, the budget carried from one
+ * connection to the next, chunk numbering by connection. */
 typedef struct rig_wire {
     const rig_options *opt; /* capture, tamper */
     rig_result *res;        /* chunks are appended here when capturing */
     long budget;            /* pump rounds allowed over the run */
-    long rounds;
-    double deadline; /* rig__now() past which the handshake loop gives up */
-    int conn_no;     /* connections begun so far */
+    long rounds;            /* rounds used by the connections before the current one */
+    double deadline;        /* rig__now() past which the handshake loop gives up */
+    int conn_no;            /* connections begun so far */
     rig_side client, server;
+    wire_pump pump; /* between client.ep and server.ep while a connection exists */
 } rig_wire;
 
 /* A read-only view of what an expectation may look at. */
@@ -92,7 +84,7 @@ typedef struct rig_view {
     const char *name;   /* the side's (or peer's) name, for messages */
     tlsrig_conn *conn;  /* for the engine's getters; NULL for context-failed */
     const rig_obs *obs; /* NULL for context-failed */
-    const rig_outcome *out;
+    const wire_engine *out; /* how the side's last call ended; NULL for context-failed */
     int ctx_failed; /* context-failed: the peer's context failed as expected */
 } rig_view;
 
@@ -145,16 +137,13 @@ long rig__pump(rig_wire *w);
 int rig__handshake(rig_wire *w);
 /* One move of one side: advance its handshake, or once done read (peek) so that it processes
  * what arrived. Returns the engine's result. */
-int rig__drive(rig_side *side);
+int rig__drive(rig_wire *w, rig_side *side);
 /* RFC 8446 §4.6.3: a scheduled post-handshake message (KeyUpdate, CertificateRequest) goes
  * out with the next handshake call: make it and move it. Returns the call's result (noted);
  * sets *wire_failed when the wire failed. */
 int rig__flush_handshake(rig_wire *w, rig_side *side, int *wire_failed);
 /* The next handshake step drives |side| again (a renegotiation was scheduled). */
 void rig__rehandshake(rig_side *side);
-/* Reads early data on a server into its buffer until the client ends it (RFC 8446
- * §4.2.10). */
-int rig__drain_early(rig_side *side);
 /* Waits (pumping) for |len| bytes of early data at |side| and takes them when they equal
  * |want|. Returns 0, or -1 with *have the bytes buffered. */
 int rig__recv_early(rig_wire *w, rig_side *side, const uint8_t *want, size_t len, size_t *have);

@@ -58,7 +58,7 @@ static int check_alert(const rig_expect *e, const rig_view *v, char *why, size_t
 
 static int check_error(const rig_expect *e, const rig_view *v, char *why, size_t len)
 {
-    const rig_outcome *out = v->out;
+    const wire_engine *out = v->out;
     if (e->err == TLSRIG_ERR_WANT_READ || e->err == TLSRIG_ERR_WANT_WRITE) {
         if (out->last_want != e->err)
             return say(why, len, "expected the last step on %s to stop with %s, got %s", v->name,

@@ -1,9 +1,9 @@
 /*
- * interp_wire.c - the wire between the two sides of the current connection: the only place
- * bytes cross from one side to the other, so capture (for transcripts and pcapng) and
- * tampering (rig_options.tamper) both sit here, with the pump, the per-side drive and the
- * handshake loop. A side could equally be a socket to another vendor's process: only this
- * file would change.
+ * interp_wire.c - the run's side of the wire (wire/include/wire.h): the two sides of the
+ * current connection as engine endpoints, the pump between them with capture (for
+ * transcripts and pcapng) as its observer and tampering (rig_options.tamper) as its record
+ * hook, and what the steps ask of it. No byte crosses here but through the pump; a side could
+ * equally be another kind of endpoint (a vendor's program over loopback).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,21 +31,66 @@ void rig__wire_init(rig_wire *w, const rig_options *opt, rig_result *res, long b
 
 static void side_reset(rig_side *side)
 {
+    wire_engine_cleanup(&side->ep);
     tlsrig_conn_free(side->conn);
-    free(side->early);
-    free(side->wbuf);
     memset(side, 0, sizeof(*side));
 }
 
 void rig__wire_reset(rig_wire *w)
 {
+    if (w->pump.ep[0] != NULL) {
+        w->rounds = w->pump.rounds;
+        wire_pump_cleanup(&w->pump);
+        memset(&w->pump, 0, sizeof(w->pump));
+    }
     side_reset(&w->client);
     side_reset(&w->server);
+}
+
+/* The observer: every chunk that crosses, numbered by connection, into the result. */
+static int capture(void *arg, int from, const uint8_t *buf, size_t len)
+{
+    rig_wire *w = arg;
+    rig_result *res = w->res;
+    rig_chunk *c = realloc(res->chunks, (res->n_chunks + 1) * sizeof(*c));
+    if (c == NULL)
+        return TLSRIG_ERR_NOMEM;
+    res->chunks = c;
+    c = &res->chunks[res->n_chunks];
+    c->data = malloc(len);
+    if (c->data == NULL)
+        return TLSRIG_ERR_NOMEM;
+    memcpy(c->data, buf, len);
+    c->len = len;
+    c->from_server = from == WIRE_SERVER;
+    c->conn = w->conn_no - 1;
+    res->n_chunks++;
+    return 0;
+}
+
+static void side_begin(rig_side *side, const char *name)
+{
+    wire_engine_init(&side->ep, side->conn, name);
+    /* RFC 8446 §4.2.10: a server that accepts 0-RTT reads it before the handshake goes on. */
+    side->ep.read_early = side->peer->is_server && side->peer->early_data > 0;
 }
 
 void rig__wire_begin(rig_wire *w)
 {
     w->conn_no++;
+    side_begin(&w->client, "client");
+    side_begin(&w->server, "server");
+    wire_pump_opts o = {
+        .observe = w->opt->capture ? capture : NULL,
+        .observe_arg = w,
+        .record_hook = w->opt->tamper,
+        .record_arg = w->opt->tamper_arg,
+        /* pump rounds count over the whole run, across connections */
+        .budget = w->budget,
+        .deadline = w->deadline,
+    };
+    wire_pump_init(&w->pump, &w->client.ep.ep, &w->server.ep.ep, &o);
+    w->pump.rounds = w->rounds;
 }
 
 rig_side *rig__wire_side(rig_wire *w, int end)
@@ -53,158 +98,34 @@ rig_side *rig__wire_side(rig_wire *w, int end)
     return end == RIG_SERVER ? &w->server : &w->client;
 }
 
-static rig_side *other(rig_wire *w, rig_side *side)
+static int end_of(rig_wire *w, rig_side *side)
 {
-    return side == &w->client ? &w->server : &w->client;
+    return side == &w->server ? WIRE_SERVER : WIRE_CLIENT;
 }
 
-/* want-read/write are not failures, but an explicit step that ended in one can be checked
- * with `expect error <side> want-read`. */
 int rig__note(rig_side *side, int rc)
 {
-    if (rc == TLSRIG_ERR_WANT_READ || rc == TLSRIG_ERR_WANT_WRITE)
-        side->out.last_want = rc;
-    if (rig__hard(rc)) {
-        side->out.last_err = rc;
-        snprintf(side->out.last_msg, sizeof(side->out.last_msg), "%s",
-                 tlsrig_conn_last_error(side->conn)->message);
-    }
-    return rc;
-}
-
-/* ---- moving bytes ---- */
-
-static int capture(rig_wire *w, int from_server, const uint8_t *buf, size_t len)
-{
-    rig_result *res = w->res;
-    rig_chunk *c = realloc(res->chunks, (res->n_chunks + 1) * sizeof(*c));
-    if (c == NULL)
-        return -1;
-    res->chunks = c;
-    c = &res->chunks[res->n_chunks];
-    c->data = malloc(len);
-    if (c->data == NULL)
-        return -1;
-    memcpy(c->data, buf, len);
-    c->len = len;
-    c->from_server = from_server;
-    c->conn = w->conn_no - 1;
-    res->n_chunks++;
-    return 0;
-}
-
-/* Deliver |len| bytes from |from| to the other side, recording them when capturing. */
-static int deliver(rig_wire *w, rig_side *from, const uint8_t *buf, size_t len)
-{
-    if (len == 0)
-        return 0;
-    if (w->opt->capture && capture(w, from == &w->server, buf, len) < 0)
-        return -1;
-    return tlsrig_conn_bio_write(other(w, from)->conn, buf, len) == (int)len ? 0 : -1;
-}
-
-/* With a tamper hook, bytes are cut into whole TLS records (RFC 8446 §5.1: 5-byte header,
- * 16-bit length) so the hook sees one record at a time; a record split across reads waits in
- * the side's buffer for its end. The hook may grow a record up to the TLS maximum. */
-static int tamper_move(rig_wire *w, rig_side *from, const uint8_t *buf, size_t len)
-{
-    enum { MAX_RECORD = 5 + 16384 + 2048 };
-    uint8_t *nb = realloc(from->wbuf, from->wlen + len);
-    if (nb == NULL)
-        return -1;
-    from->wbuf = nb;
-    memcpy(from->wbuf + from->wlen, buf, len);
-    from->wlen += len;
-
-    size_t off = 0;
-    while (from->wlen - off >= 5) {
-        size_t rlen = 5 + ((size_t)from->wbuf[off + 3] << 8 | from->wbuf[off + 4]);
-        if (from->wlen - off < rlen)
-            break;
-        uint8_t rec[MAX_RECORD];
-        size_t cur = rlen < sizeof(rec) ? rlen : sizeof(rec);
-        memcpy(rec, from->wbuf + off, cur);
-        off += rlen;
-        if (w->opt->tamper(w->opt->tamper_arg, from == &w->server, rec, &cur, sizeof(rec)) < 0)
-            return -1;
-        if (cur > sizeof(rec) || deliver(w, from, rec, cur) < 0)
-            return -1;
-    }
-    memmove(from->wbuf, from->wbuf + off, from->wlen - off);
-    from->wlen -= off;
-    return 0;
-}
-
-/* Move everything |from| has to send to the other side. Returns bytes moved, or -1 when the
- * scenario must stop (tamper abort, out of memory). */
-static long wire_move(rig_wire *w, rig_side *from)
-{
-    uint8_t buf[16384 + 2048];
-    long total = 0;
-    int n;
-    while ((n = tlsrig_conn_bio_read(from->conn, buf, sizeof(buf))) > 0) {
-        if (from->closed)
-            continue; /* a closed transport carries nothing */
-        int rc = w->opt->tamper != NULL ? tamper_move(w, from, buf, (size_t)n)
-                                        : deliver(w, from, buf, (size_t)n);
-        if (rc < 0)
-            return -1;
-        total += n;
-    }
-    return total;
+    return wire_engine_note(&side->ep, rc);
 }
 
 long rig__pump(rig_wire *w)
 {
-    long a = wire_move(w, &w->client);
-    if (a < 0)
-        return -1;
-    long b = wire_move(w, &w->server);
-    if (b < 0)
-        return -1;
-    return a + b;
+    long n = wire_pump_round(&w->pump);
+    return n < 0 ? -1 : n;
 }
 
 int rig__close_transport(rig_wire *w, rig_side *side)
 {
     if (rig__pump(w) < 0)
         return -1;
-    side->closed = 1;
-    return tlsrig_conn_bio_shutdown(other(w, side)->conn) < 0 ? -2 : 0;
-}
-
-/* ---- driving the sides ---- */
-
-static int in_progress(rig_side *side)
-{
-    SSL *ssl = tlsrig_conn_get0_ssl(side->conn);
-    return !side->done || SSL_in_init(ssl) || tlsrig_conn_renegotiate_pending(side->conn);
-}
-
-int rig__drain_early(rig_side *side)
-{
-    uint8_t buf[4096];
-    for (;;) {
-        int n = tlsrig_conn_read_early_data(side->conn, buf, sizeof(buf));
-        if (n > 0) {
-            uint8_t *e = realloc(side->early, side->early_len + (size_t)n);
-            if (e == NULL)
-                return TLSRIG_ERR_NOMEM;
-            memcpy(e + side->early_len, buf, (size_t)n);
-            side->early = e;
-            side->early_len += (size_t)n;
-            continue;
-        }
-        if (n == TLSRIG_ERR_ZERO_RETURN)
-            side->early_done = 1;
-        return n == TLSRIG_ERR_ZERO_RETURN ? 0 : n;
-    }
+    return wire_pump_close(&w->pump, end_of(w, side)) < 0 ? -2 : 0;
 }
 
 int rig__recv_early(rig_wire *w, rig_side *side, const uint8_t *want, size_t len, size_t *have)
 {
-    for (int i = 0; i < 8 && side->early_len < len && !side->early_done; i++) {
-        int rc = rig__drain_early(side);
+    wire_engine *e = &side->ep;
+    for (int i = 0; i < 8 && e->early.len < len && !e->early_done; i++) {
+        int rc = wire_engine_read_early(e);
         if (rig__hard(rc)) {
             rig__note(side, rc);
             break;
@@ -212,33 +133,16 @@ int rig__recv_early(rig_wire *w, rig_side *side, const uint8_t *want, size_t len
         if (rig__pump(w) < 0)
             break;
     }
-    *have = side->early_len;
-    if (side->early_len < len || memcmp(side->early, want, len) != 0)
+    *have = e->early.len;
+    if (e->early.len < len || memcmp(e->early.data, want, len) != 0)
         return -1;
-    memmove(side->early, side->early + len, side->early_len - len);
-    side->early_len -= len;
+    wire_buf_consume(&e->early, len);
     return 0;
 }
 
-int rig__drive(rig_side *side)
+int rig__drive(rig_wire *w, rig_side *side)
 {
-    int rc;
-    if (side->closed)
-        return 0;
-    if (side->peer->is_server && side->peer->early_data > 0 && !side->early_done && !side->done) {
-        rc = rig__drain_early(side);
-        if (rc < 0)
-            return rig__note(side, rc);
-    }
-    if (!side->done || SSL_in_init(tlsrig_conn_get0_ssl(side->conn))) {
-        rc = tlsrig_conn_do_handshake(side->conn);
-        if (rc == 0)
-            side->done = 1;
-        return rig__hard(rc) ? rig__note(side, rc) : rc;
-    }
-    uint8_t b;
-    rc = tlsrig_conn_recv(side->conn, &b, 1, TLSRIG_MSG_PEEK);
-    return rig__hard(rc) ? rig__note(side, rc) : 0;
+    return wire_pump_drive(&w->pump, end_of(w, side));
 }
 
 int rig__flush_handshake(rig_wire *w, rig_side *side, int *wire_failed)
@@ -250,43 +154,22 @@ int rig__flush_handshake(rig_wire *w, rig_side *side, int *wire_failed)
 
 void rig__rehandshake(rig_side *side)
 {
-    side->done = 0;
+    side->ep.done = 0;
 }
 
 int rig__handshake(rig_wire *w)
 {
-    int idle = 0;
-    for (;;) {
-        if (++w->rounds > w->budget)
-            return -2;
-        if (rig__now() > w->deadline)
-            return -3;
-        int rc_c = rig__drive(&w->client);
-        long m1 = wire_move(w, &w->client);
-        int rc_s = rig__drive(&w->server);
-        long m2 = wire_move(w, &w->server);
-        if (m1 < 0 || m2 < 0)
-            return -1;
-        if (rig__hard(rc_c) || rig__hard(rc_s)) {
-            /* let the other side read the alert that reports the failure */
-            for (int i = 0; i < 4; i++) {
-                if (!rig__hard(rc_c))
-                    rc_c = rig__drive(&w->client);
-                if (!rig__hard(rc_s))
-                    rc_s = rig__drive(&w->server);
-                if (rig__pump(w) <= 0)
-                    break;
-            }
-            return 1;
-        }
-        int busy = in_progress(&w->client) || in_progress(&w->server);
-        if (m1 + m2 == 0) {
-            if (!busy)
-                return 0;
-            if (++idle >= 3)
-                return 1; /* stuck: each waits for the other */
-        } else {
-            idle = 0;
-        }
+    int rc = wire_pump_handshake(&w->pump);
+    switch (rc) {
+    case WIRE_DRIVE_DONE:
+        return 0;
+    case WIRE_DRIVE_FAILED:
+        return 1;
+    case WIRE_DRIVE_BUDGET:
+        return -2;
+    case WIRE_DRIVE_TIMEOUT:
+        return -3;
+    default:
+        return -1;
     }
 }
