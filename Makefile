@@ -66,8 +66,8 @@ ASAN_LIB := $(BUILD)/asan/lib/libtlsrig.a
 
 TOOLS := $(BUILD)/bin/tlsrig-selfcheck $(BUILD)/bin/tlsrig-bench
 
-.PHONY: all lib test test-plain test-asan deps pki-regen transcripts conformance bench format \
-        format-check clean help
+.PHONY: all lib test test-plain test-asan deps pki-regen transcripts conformance bench \
+        bench-compare format format-check clean help
 
 all: lib $(TOOLS)
 
@@ -76,6 +76,7 @@ help:
 	@echo "make test         install deps, build, run the engine tests plain and under ASan+UBSan"
 	@echo "make conformance  install deps, build, run the in-memory handshake self-check"
 	@echo "make bench        engine vs plain OpenSSL: handshakes/s and bulk MB/s ratios"
+	@echo "make bench-compare BASE=<rev> ROUNDS=5 FUZZ=1   speed of BASE and this tree, one run"
 	@echo "make fuzz TARGET=server SECONDS=60 JOBS=1 ENGINE=libfuzzer|afl   a fuzzing campaign"
 	@echo "make fuzz-build / afl-build / fuzz-replay / fuzz-smoke / fuzz-corpus (fuzz/README.md)"
 	@echo "make triage TARGET=server     reproduce, deduplicate, minimise and report crashes"
@@ -254,6 +255,19 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bin/tlsrig-bench $(TLSRIG_BIN)
 	$(BUILD)/bin/tlsrig-bench $(PKI)
 	scripts/bench-conformance.sh $(TLSRIG_BIN) $(PKI) $(SCENARIOS)
+
+# Speed before (BASE, a git revision, built in a temporary worktree) and after (this tree),
+# measured alternately in one run: tlsrig-bench's engine/raw ratios, scenarios/s with -j 1,
+# and with FUZZ=1 each libFuzzer target's exec/s over PASSES runs of its corpus
+# (scripts/bench-compare.sh). Exits 1 when an after/before ratio is below 0.97.
+ROUNDS ?= 5
+FUZZ   ?= 0
+PASSES ?= 20
+bench-compare: deps
+	@test -n "$(BASE)" || { echo "usage: make bench-compare BASE=<git rev> [ROUNDS=5]" \
+	    "[FUZZ=1] [PASSES=20]"; exit 2; }
+	scripts/bench-compare.sh --base '$(BASE)' --rounds $(ROUNDS) --passes $(PASSES) \
+	    --build $(BUILD) $(if $(filter 1,$(FUZZ)),--fuzz)
 
 include fuzz/fuzz.mk
 

@@ -15,9 +15,56 @@
  *  - X509, EVP_PKEY, X509_NAME and X509_STORE are OpenSSL's own types, used directly.
  *  - Functions whose names end in a pyOpenSSL method name have that method's semantics; the
  *    comments only note where C forces a difference.
- *  - Nothing here is thread-safe on the same object; distinct objects may be used from
- *    distinct threads, except the virtual clock and tlsrig_deterministic(), which are
- *    process-wide.
+ *  - Threads: see the section below. In short, a connection belongs to one thread at a time,
+ *    a configured context may serve connections on many, reference counts are atomic, and
+ *    deterministic mode and the virtual clock are process-wide.
+ *
+ * Threads
+ *
+ * The engine takes no locks of its own; on top of OpenSSL's rules (an SSL_CTX may serve SSL
+ * objects on several threads, an SSL object is used by one thread at a time) these hold:
+ *
+ *  - A connection is used by one thread at a time: a call on it (getters included, and the
+ *    callbacks OpenSSL runs inside that call) must return before another thread calls into
+ *    it. It may move to another thread, handed over with the caller's own synchronisation
+ *    (a mutex, a queue, a thread join).
+ *  - A context may serve connections that run on several threads at once, once it is
+ *    configured. Every call that changes it (tlsrig_ctx_set_*, _use_*, _load_*, _add_*, the
+ *    callback setters, options, modes, versions, set_app_data) must not overlap with any use of
+ *    the context or of its connections on another thread: configure it first, then share it.
+ *    Callbacks set on a shared context run on whichever thread drives the connection, possibly
+ *    on several threads at once, so they and what their |arg| points to must be thread-safe.
+ *    The session cache and ticket keys live in the SSL_CTX, which OpenSSL locks.
+ *  - tlsrig_conn_new and tlsrig_conn_accept (which calls it) record failures in their
+ *    context's error record, so calls that create connections on one context must not overlap:
+ *    create them on one thread, or under a lock, and hand each one to the thread that drives
+ *    it. tlsrig_ctx_last_error reads that record and has the same rule.
+ *  - Reference counts are atomic: tlsrig_ctx_up_ref / tlsrig_ctx_free,
+ *    tlsrig_session_up_ref / tlsrig_session_free, tlsrig_det_free, and the references that
+ *    connections take and drop on their contexts, may run on any threads at once, each
+ *    thread dropping only references it holds. Whichever thread drops the last one frees the
+ *    object. The engine does not change a session once made, so connections on several
+ *    threads may offer the same one (tlsrig_conn_set_session), each thread holding a reference
+ *    or all of them under one that outlives them. OpenSSL does change it in one case: a
+ *    connection freed before its shutdown completed marks its session not resumable
+ *    (tlsrig_conn_free), for every thread; close cleanly to keep a shared session usable.
+ *  - The virtual clock is process-wide, and may be set, advanced, stopped and read from any
+ *    thread at any time. The engine provides time() for the whole process, so while the clock
+ *    is on every time() call on every thread reads it: OpenSSL on all threads, and whatever
+ *    else the program does with time() (log stamps, timeouts). A reader never sees a torn
+ *    value: it gets the clock as it was before or after a concurrent set or advance, and once
+ *    it has seen the clock on, never a value older than the one it was set to. A connection on
+ *    another thread sees a change at its next time() read, which may fall in the middle of a
+ *    handshake. gettimeofday() and clock_gettime() keep real time.
+ *  - tlsrig_deterministic, tlsrig_deterministic_off and tlsrig_det_default swap or read the
+ *    process-wide default source without a lock: call them while no other thread creates a
+ *    context with tlsrig_ctx_new or tlsrig_ctx_new_default_* (usually from the thread that
+ *    sets up a run). tlsrig_det_reseed must not run while a context on that source is in use
+ *    on another thread.
+ *  - Same seed, same bytes holds per thread: a deterministic source numbers the generators of
+ *    each thread in the order threads first draw from it, so contexts driven from several
+ *    threads draw bytes that depend on scheduling. For reproducible bytes, run all the
+ *    contexts and connections of one deterministic source on one thread.
  */
 #ifndef TLSRIG_H
 #define TLSRIG_H
@@ -540,7 +587,10 @@ int tlsrig_ctx_get_check_hostname(const tlsrig_ctx *ctx);
  * Sessions
  * ------------------------------------------------------------------------------------------ */
 
-/* tlsrig_session_free drops a reference; NULL allowed. */
+/* tlsrig_session_up_ref adds a reference (NULL allowed), for a holder that outlives the
+ * caller's own, such as another thread; tlsrig_session_free drops one (NULL allowed) and frees
+ * the session with the last. */
+void tlsrig_session_up_ref(tlsrig_session *sess);
 void tlsrig_session_free(tlsrig_session *sess);
 
 /* tlsrig_session_get0_ssl_session returns the underlying SSL_SESSION, borrowed. */

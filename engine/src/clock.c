@@ -3,11 +3,24 @@
 
 #include <stdatomic.h>
 
-/* Stored as two atomics rather than one struct so readers never take a lock: set_virtual
- * publishes the start value before flipping the flag (both seq_cst), so a reader that sees the
- * flag on also sees a start value at least as new as the one that turned it on. */
+/*
+ * Any thread may read the clock (every time() call in the process lands here, from OpenSSL on
+ * whichever thread runs a handshake, and from anything else the program does) while another
+ * thread sets, advances or stops it. The state is two atomics rather than a struct behind a
+ * lock, so time() stays two plain loads on the hot path and never blocks:
+ *
+ *  - clock_virtual_now is one lock-free 64-bit atomic, so no reader sees half of an update
+ *    (a torn value) even where a 64-bit store is two instructions;
+ *  - set_virtual stores the start value before it flips the flag with release ordering, and
+ *    readers load the flag with acquire ordering: a reader that sees the clock on also sees a
+ *    value at least as new as the one that turned it on, never a stale one from before.
+ *
+ * Advances are atomic additions, so concurrent advances from several threads all count.
+ */
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && sizeof(long long) == sizeof(int64_t),
+               "the virtual clock needs lock-free 64-bit atomics: time() must never block");
 static atomic_int clock_virtual_on;
-static _Atomic int64_t clock_virtual_now;
+static atomic_llong clock_virtual_now;
 
 static int64_t clock_real_now(void)
 {
@@ -21,20 +34,20 @@ static int64_t clock_real_now(void)
 
 int tlsrig__clock_is_virtual(void)
 {
-    return atomic_load(&clock_virtual_on);
+    return atomic_load_explicit(&clock_virtual_on, memory_order_acquire);
 }
 
 void tlsrig__clock_set_virtual(int on, int64_t start)
 {
     if (on)
-        atomic_store(&clock_virtual_now, start);
-    atomic_store(&clock_virtual_on, on ? 1 : 0);
+        atomic_store_explicit(&clock_virtual_now, start, memory_order_relaxed);
+    atomic_store_explicit(&clock_virtual_on, on ? 1 : 0, memory_order_release);
 }
 
 int64_t tlsrig__clock_now(void)
 {
-    if (atomic_load(&clock_virtual_on))
-        return atomic_load(&clock_virtual_now);
+    if (atomic_load_explicit(&clock_virtual_on, memory_order_acquire))
+        return atomic_load_explicit(&clock_virtual_now, memory_order_relaxed);
     return clock_real_now();
 }
 
@@ -42,7 +55,7 @@ void tlsrig__clock_advance(int64_t seconds)
 {
     /* Advancing while real time is in force is harmless: the value is only read once the
      * clock is virtual again, and set_virtual overwrites it anyway. */
-    atomic_fetch_add(&clock_virtual_now, seconds);
+    atomic_fetch_add_explicit(&clock_virtual_now, seconds, memory_order_relaxed);
 }
 
 /*

@@ -93,7 +93,7 @@ int tlsrig_ctx_new_ex(int method, tlsrig_det *det, tlsrig_ctx **out, tlsrig_erro
     ctx = calloc(1, sizeof(*ctx));
     if (ctx == NULL)
         return tlsrig__err_set(err, TLSRIG_ERR_NOMEM, "ctx_new: out of memory");
-    ctx->refs = 1;
+    atomic_init(&ctx->refs, 1);
     ctx->id = atomic_fetch_add(&next_ctx_id, 1);
     ctx->ssl_ctx = SSL_CTX_new_ex(det != NULL ? det->libctx : NULL, NULL, m);
     if (ctx->ssl_ctx == NULL) {
@@ -174,12 +174,12 @@ int tlsrig_ctx_new_default_server(tlsrig_ctx **out, tlsrig_error *err)
 void tlsrig_ctx_up_ref(tlsrig_ctx *ctx)
 {
     if (ctx != NULL)
-        ctx->refs++;
+        tlsrig__ref_up(&ctx->refs);
 }
 
 void tlsrig_ctx_free(tlsrig_ctx *ctx)
 {
-    if (ctx == NULL || --ctx->refs > 0)
+    if (ctx == NULL || !tlsrig__ref_down(&ctx->refs))
         return;
     SSL_CTX_free(ctx->ssl_ctx);
     tlsrig_det_free(ctx->det);

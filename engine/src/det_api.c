@@ -19,7 +19,7 @@ int tlsrig_det_new(uint64_t seed, tlsrig_det **out)
     tlsrig_det *det = calloc(1, sizeof(*det));
     if (det == NULL)
         return TLSRIG_ERR_NOMEM;
-    det->refs = 1;
+    atomic_init(&det->refs, 1);
     det->seed = seed;
     det->libctx = tlsrig__det_libctx_new(seed);
     if (det->libctx == NULL) {
@@ -32,12 +32,12 @@ int tlsrig_det_new(uint64_t seed, tlsrig_det **out)
 
 void tlsrig__det_up_ref(tlsrig_det *det)
 {
-    det->refs++;
+    tlsrig__ref_up(&det->refs);
 }
 
 void tlsrig_det_free(tlsrig_det *det)
 {
-    if (det == NULL || --det->refs > 0)
+    if (det == NULL || !tlsrig__ref_down(&det->refs))
         return;
     OSSL_LIB_CTX_free(det->libctx);
     free(det);
@@ -67,7 +67,7 @@ int tlsrig_deterministic(uint64_t seed)
 {
     /* When no context still uses the current default source, restart it in place: a fresh
      * library context costs milliseconds of cold algorithm fetches per scenario. */
-    if (default_det != NULL && default_det->refs == 1 &&
+    if (default_det != NULL && atomic_load(&default_det->refs) == 1 &&
         tlsrig__det_libctx_reseed(default_det->libctx, seed)) {
         default_det->seed = seed;
     } else {

@@ -5,12 +5,30 @@
 #define TLSRIG_INTERNAL_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 
 #include "tlsrig.h"
 
+/* Reference counts (contexts, sessions, deterministic sources) are atomic because tlsrig.h
+ * lets threads share these objects: a connection on any thread holds a reference to its
+ * context. Taking a reference needs no ordering, since the caller already holds one and so
+ * the object cannot go away meanwhile. Dropping one is acquire-release: every thread's writes
+ * made while it held its reference happen before the free done by whichever thread drops the
+ * last one. */
+static inline void tlsrig__ref_up(atomic_int *refs)
+{
+    atomic_fetch_add_explicit(refs, 1, memory_order_relaxed);
+}
+
+/* tlsrig__ref_down drops a reference and returns 1 when it was the last one. */
+static inline int tlsrig__ref_down(atomic_int *refs)
+{
+    return atomic_fetch_sub_explicit(refs, 1, memory_order_acq_rel) == 1;
+}
+
 /* A deterministic source: a library context whose DRBGs are seeded (det.c). */
 struct tlsrig_det {
-    int refs;
+    atomic_int refs;
     uint64_t seed;
     OSSL_LIB_CTX *libctx;
 };
@@ -19,7 +37,7 @@ void tlsrig__det_up_ref(tlsrig_det *det);
 tlsrig_det *tlsrig__det_default(void);
 
 struct tlsrig_ctx {
-    int refs;
+    atomic_int refs;
     SSL_CTX *ssl_ctx;
     tlsrig_det *det; /* NULL: system RNG */
     uint64_t id;     /* unique per process; sessions remember the context they came from */
@@ -55,7 +73,7 @@ struct tlsrig_ctx {
 };
 
 struct tlsrig_session {
-    int refs;
+    atomic_int refs;
     SSL_SESSION *sess;
     uint64_t ctx_id; /* the context of the connection it came from */
 };

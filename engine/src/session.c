@@ -6,9 +6,15 @@
 
 #include "internal.h"
 
+void tlsrig_session_up_ref(tlsrig_session *sess)
+{
+    if (sess != NULL)
+        tlsrig__ref_up(&sess->refs);
+}
+
 void tlsrig_session_free(tlsrig_session *sess)
 {
-    if (sess == NULL || --sess->refs > 0)
+    if (sess == NULL || !tlsrig__ref_down(&sess->refs))
         return;
     SSL_SESSION_free(sess->sess);
     free(sess);
@@ -59,7 +65,7 @@ int tlsrig_conn_get_session(const tlsrig_conn *conn, tlsrig_session **out)
         SSL_SESSION_free(s);
         return tlsrig__err_set(&c->err, TLSRIG_ERR_NOMEM, "get_session: out of memory");
     }
-    sess->refs = 1;
+    atomic_init(&sess->refs, 1);
     sess->sess = s;
     sess->ctx_id = conn->ctx->id;
     *out = sess;
