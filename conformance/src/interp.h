@@ -10,11 +10,11 @@
  *        |                     settings, applies those, makes each connection's engine
  *        |                     object, and holds the callbacks, which write what a side saw
  *        |                     (rig_obs) and the key log. Knows nothing of steps or bytes.
- *        +--> interp_wire.c    owns the wire (rig_wire): the two sides of the current
- *        |                     connection, everything that moves bytes between them
- *        |                     (capture, tamper, pump, the per-side drive, the handshake
- *        |                     loop), and how each side's last call ended (rig_outcome).
- *        |                     The only file that calls tlsrig_conn_bio_read/bio_write.
+ *        +--> interp_wire.c    owns the run's side of the wire (rig_wire): the two sides of
+ *        |                     the current connection as engine endpoints, the pump between
+ *        |                     them (wire.h, which moves every byte), capture as its
+ *        |                     observer, tamper as its record hook, and how each side's last
+ *        |                     call ended (the endpoint's last_err/last_want/last_msg).
  *        +--> interp_expect.c  checks one expectation against a read-only rig_view of a
  *                              side; returns a verdict and a message, calls nothing back.
  *
