@@ -1,7 +1,8 @@
 /*
- * test_pcapng.c - pcapng_write on the traffic of real TLS 1.3 connections.
+ * test_pcapng.c - pcapng_write on the traffic of real TLS 1.3 connections (engine
+ * connections, through the wire, as the interpreter records them).
  *
- * Two connections between plain OpenSSL peers over memory BIOs give the chunks and the key
+ * Two connections between engine peers, moved by the wire, give the chunks and the key
  * log. The capture is then checked twice over: by a small reader here (block framing and
  * padding, the key log in the DSB ahead of the packets, IPv4 and TCP checksums, sequence and
  * acknowledgement numbers, the byte streams reassembled back into the chunks), and, when
@@ -27,10 +28,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
 #include "pcapng.h"
+#include "tlsrig.h"
+#include "wire.h"
 
 #define HELLO "hello tlsrig"
 #define REPLY "hello client"
@@ -67,10 +67,11 @@ static void *xrealloc(void *p, size_t n)
     return q;
 }
 
-static void keylog_cb(const SSL *ssl, const char *line)
+static void keylog_cb(tlsrig_conn *conn, const char *line, void *arg)
 {
-    traffic *t = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    traffic *t = arg;
     size_t len = strlen(line);
+    (void)conn;
     t->keylog = xrealloc(t->keylog, t->keylog_len + len + 2);
     memcpy(t->keylog + t->keylog_len, line, len);
     t->keylog_len += len;
@@ -78,24 +79,26 @@ static void keylog_cb(const SSL *ssl, const char *line)
     t->keylog[t->keylog_len] = '\0';
 }
 
-/* move drains what |from| wrote into |to| and records it as one chunk. */
-static size_t move(traffic *t, BIO *from, BIO *to, int conn, int from_server)
+/* The pump's observer: every chunk that crosses the wire, as the interpreter records it. */
+typedef struct recorder {
+    traffic *t;
+    int conn;
+} recorder;
+
+static int record_chunk(void *arg, int from, const uint8_t *data, size_t len)
 {
-    size_t len = (size_t)BIO_ctrl_pending(from);
-    uint8_t *buf;
-    if (len == 0)
-        return 0;
-    buf = malloc(len);
-    assert_non_null(buf);
-    assert_int_equal(BIO_read(from, buf, (int)len), (int)len);
-    assert_int_equal(BIO_write(to, buf, (int)len), (int)len);
+    recorder *r = arg;
+    traffic *t = r->t;
+    uint8_t *copy = malloc(len);
+    assert_non_null(copy);
+    memcpy(copy, data, len);
     t->chunks = xrealloc(t->chunks, (t->n + 1) * sizeof(*t->chunks));
-    t->chunks[t->n].from_server = from_server;
-    t->chunks[t->n].conn = conn;
-    t->chunks[t->n].data = buf;
+    t->chunks[t->n].from_server = from == WIRE_SERVER;
+    t->chunks[t->n].conn = r->conn;
+    t->chunks[t->n].data = copy;
     t->chunks[t->n].len = len;
     t->n++;
-    return len;
+    return 0;
 }
 
 static const char *pki(const char *file)
@@ -108,70 +111,63 @@ static const char *pki(const char *file)
     return b;
 }
 
-static void ssl_check(int ok, const char *what)
+static void ok(tlsrig_ctx *ctx, int rc, const char *what)
 {
-    if (!ok) {
-        char buf[256];
-        ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
-        fail_msg("%s failed: %s (the committed test PKI is pki/; or set TLSRIG_PKI)", what, buf);
-    }
+    if (rc < 0)
+        fail_msg("%s failed: %s (the committed test PKI is pki/; or set TLSRIG_PKI)", what,
+                 tlsrig_ctx_last_error(ctx)->message);
 }
 
-/* read_exact reads |len| bytes from |ssl|; they must already be in its input BIO. */
-static void read_exact(SSL *ssl, uint8_t *buf, size_t len)
+/* read_exact reads |len| bytes from |conn|; they must already have crossed the wire. */
+static void read_exact(tlsrig_conn *conn, uint8_t *buf, size_t len)
 {
     size_t got = 0;
     while (got < len) {
-        int r = SSL_read(ssl, buf + got, (int)(len - got));
+        int r = tlsrig_conn_recv(conn, buf + got, len - got, 0);
         if (r <= 0)
-            fail_msg("SSL_read: error %d", SSL_get_error(ssl, r));
+            fail_msg("recv: %s: %s", tlsrig_err_name(r), tlsrig_conn_last_error(conn)->message);
         got += (size_t)r;
     }
 }
 
-/* session runs one TLS 1.3 connection numbered |conn|: handshake, the client's HELLO, the
- * server's REPLY and |bulk| bytes from the server, then close_notify both ways. */
-static void session(traffic *t, SSL_CTX *cctx, SSL_CTX *sctx, int conn, size_t bulk)
+/* session runs one TLS 1.3 connection numbered |conn| through the wire: handshake, the
+ * client's HELLO, the server's REPLY and |bulk| bytes from the server, then close_notify both
+ * ways. */
+static void session(traffic *t, tlsrig_ctx *cctx, tlsrig_ctx *sctx, int conn, size_t bulk)
 {
-    SSL *c = SSL_new(cctx), *s = SSL_new(sctx);
-    BIO *c_in = BIO_new(BIO_s_mem()), *c_out = BIO_new(BIO_s_mem());
-    BIO *s_in = BIO_new(BIO_s_mem()), *s_out = BIO_new(BIO_s_mem());
-    int c_done = 0, s_done = 0;
+    tlsrig_conn *c = NULL, *s = NULL;
     uint8_t buf[64];
     uint8_t *big;
 
-    assert_non_null(c);
-    assert_non_null(s);
-    SSL_set_bio(c, c_in, c_out);
-    SSL_set_bio(s, s_in, s_out);
-    SSL_set_connect_state(c);
-    SSL_set_accept_state(s);
+    assert_int_equal(tlsrig_conn_new(cctx, -1, &c), 0);
+    assert_int_equal(tlsrig_conn_new(sctx, -1, &s), 0);
+    tlsrig_conn_set_connect_state(c);
+    tlsrig_conn_set_accept_state(s);
+    wire_engine ce, se;
+    wire_engine_init(&ce, c, "client");
+    wire_engine_init(&se, s, "server");
+    recorder rec = {t, conn};
+    wire_pump_opts opt = {.observe = record_chunk, .observe_arg = &rec};
+    wire_pump pump;
+    wire_pump_init(&pump, &ce.ep, &se.ep, &opt);
 
-    for (int round = 0; round < 20 && !(c_done && s_done); round++) {
-        if (!c_done)
-            c_done = SSL_do_handshake(c) == 1;
-        move(t, c_out, s_in, conn, 0);
-        if (!s_done)
-            s_done = SSL_do_handshake(s) == 1;
-        move(t, s_out, c_in, conn, 1);
-    }
-    if (!(c_done && s_done))
-        fail_msg("handshake did not complete");
-    assert_int_equal(SSL_version(c), TLS1_3_VERSION);
+    if (wire_pump_handshake(&pump) != WIRE_DRIVE_DONE)
+        fail_msg("handshake did not complete: %s / %s", ce.last_msg, se.last_msg);
+    assert_int_equal(tlsrig_conn_get_protocol_version(c), TLS1_3_VERSION);
 
-    assert_int_equal(SSL_write(c, HELLO, (int)strlen(HELLO)), (int)strlen(HELLO));
-    move(t, c_out, s_in, conn, 0);
+    assert_int_equal(tlsrig_conn_sendall(c, HELLO, strlen(HELLO), 0), (int)strlen(HELLO));
+    assert_true(wire_pump_flush(&pump) > 0);
     read_exact(s, buf, strlen(HELLO));
     assert_memory_equal(buf, HELLO, strlen(HELLO));
 
-    assert_int_equal(SSL_write(s, REPLY, (int)strlen(REPLY)), (int)strlen(REPLY));
+    assert_int_equal(tlsrig_conn_sendall(s, REPLY, strlen(REPLY), 0), (int)strlen(REPLY));
     big = malloc(bulk + 1);
     assert_non_null(big);
     for (size_t i = 0; i < bulk; i++)
         big[i] = (uint8_t)('a' + i % 26);
     if (bulk > 0)
-        assert_int_equal(SSL_write(s, big, (int)bulk), (int)bulk);
-    move(t, s_out, c_in, conn, 1);
+        assert_int_equal(tlsrig_conn_sendall(s, big, bulk, 0), (int)bulk);
+    assert_true(wire_pump_flush(&pump) > 0);
     read_exact(c, buf, strlen(REPLY));
     assert_memory_equal(buf, REPLY, strlen(REPLY));
     if (bulk > 0) {
@@ -184,44 +180,45 @@ static void session(traffic *t, SSL_CTX *cctx, SSL_CTX *sctx, int conn, size_t b
     free(big);
 
     /* close_notify both ways: the server reads the client's before answering it. */
-    assert_int_equal(SSL_shutdown(c), 0);
-    move(t, c_out, s_in, conn, 0);
-    assert_int_equal(SSL_read(s, buf, 1), 0);
-    assert_int_equal(SSL_get_error(s, 0), SSL_ERROR_ZERO_RETURN);
-    assert_int_equal(SSL_shutdown(s), 1);
-    move(t, s_out, c_in, conn, 1);
-    assert_int_equal(SSL_shutdown(c), 1);
+    assert_int_equal(tlsrig_conn_shutdown(c), 0);
+    assert_true(wire_pump_flush(&pump) > 0);
+    assert_int_equal(tlsrig_conn_recv(s, buf, 1, 0), TLSRIG_ERR_ZERO_RETURN);
+    assert_int_equal(tlsrig_conn_shutdown(s), 1);
+    assert_true(wire_pump_flush(&pump) > 0);
+    assert_int_equal(tlsrig_conn_shutdown(c), 1);
 
-    SSL_free(c);
-    SSL_free(s);
+    wire_pump_cleanup(&pump);
+    wire_engine_cleanup(&ce);
+    wire_engine_cleanup(&se);
+    tlsrig_conn_free(c);
+    tlsrig_conn_free(s);
 }
 
 /* make_traffic: connection 0 carries HELLO/REPLY, connection 1 the same plus BULK_LEN bytes
  * from the server. */
 static void make_traffic(traffic *t)
 {
-    SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
-    SSL_CTX *sctx = SSL_CTX_new(TLS_server_method());
+    tlsrig_ctx *cctx = NULL, *sctx = NULL;
     memset(t, 0, sizeof(*t));
-    assert_non_null(cctx);
-    assert_non_null(sctx);
-    ssl_check(SSL_CTX_use_certificate_chain_file(sctx, pki("server-p256.chain.pem")),
-              "loading server-p256.chain.pem");
-    ssl_check(SSL_CTX_use_PrivateKey_file(sctx, pki("server-p256.key"), SSL_FILETYPE_PEM),
-              "loading server-p256.key");
-    ssl_check(SSL_CTX_load_verify_locations(cctx, pki("root-ca.crt"), NULL), "loading root-ca.crt");
-    SSL_CTX_set_verify(cctx, SSL_VERIFY_PEER, NULL);
-    assert_int_equal(SSL_CTX_set_min_proto_version(cctx, TLS1_3_VERSION), 1);
-    assert_int_equal(SSL_CTX_set_min_proto_version(sctx, TLS1_3_VERSION), 1);
+    assert_int_equal(tlsrig_ctx_new(TLSRIG_TLS_CLIENT_METHOD, &cctx, NULL), 0);
+    assert_int_equal(tlsrig_ctx_new(TLSRIG_TLS_SERVER_METHOD, &sctx, NULL), 0);
+    ok(sctx, tlsrig_ctx_use_certificate_chain_file(sctx, pki("server-p256.chain.pem")),
+       "loading server-p256.chain.pem");
+    ok(sctx, tlsrig_ctx_use_privatekey_file(sctx, pki("server-p256.key"), TLSRIG_FILETYPE_PEM),
+       "loading server-p256.key");
+    ok(cctx, tlsrig_ctx_load_verify_locations(cctx, pki("root-ca.crt"), NULL),
+       "loading root-ca.crt");
+    ok(cctx, tlsrig_ctx_set_verify(cctx, TLSRIG_VERIFY_PEER, NULL, NULL), "set_verify");
+    ok(cctx, tlsrig_ctx_set_min_proto_version(cctx, TLSRIG_VERSION_TLS1_3), "min version");
+    ok(sctx, tlsrig_ctx_set_min_proto_version(sctx, TLSRIG_VERSION_TLS1_3), "min version");
     /* Only the client logs: its lines name every secret of the connection. */
-    SSL_CTX_set_app_data(cctx, t);
-    SSL_CTX_set_keylog_callback(cctx, keylog_cb);
+    tlsrig_ctx_set_keylog_callback(cctx, keylog_cb, t);
 
     session(t, cctx, sctx, 0, 0);
     session(t, cctx, sctx, 1, BULK_LEN);
 
-    SSL_CTX_free(cctx);
-    SSL_CTX_free(sctx);
+    tlsrig_ctx_free(cctx);
+    tlsrig_ctx_free(sctx);
     assert_true(t->keylog_len > 0);
 }
 

@@ -180,19 +180,12 @@ static int is_want(int rc)
     return rc == TLSRIG_ERR_WANT_READ || rc == TLSRIG_ERR_WANT_WRITE;
 }
 
-/* move: every byte |from| has to send into |to|; returns the count or -1. */
-static long move(tlsrig_conn *from, tlsrig_conn *to)
+/* move: every byte one side has to send to the other, through the wire (one pump per
+ * thread: a pump belongs to one thread); returns the count or -1. */
+static long move(wire_pump *pump, int from)
 {
-    uint8_t buf[4096];
-    long total = 0;
-    int n;
-
-    while ((n = tlsrig_conn_bio_read(from, buf, sizeof(buf))) > 0) {
-        if (tlsrig_conn_bio_write(to, buf, (size_t)n) != n)
-            return -1;
-        total += n;
-    }
-    return n == TLSRIG_ERR_WANT_READ ? total : -1;
+    long n = wire_pump_move(pump, from);
+    return n < 0 ? -1 : n;
 }
 
 /* one_handshake: a resumption of the shared session on fresh connections; 0 or -1 with
@@ -202,6 +195,8 @@ static int one_handshake(worker *w)
     shared *sh = w->sh;
     tlsrig_conn *c = NULL, *s = NULL;
     int rc = -1, crc = TLSRIG_ERR_WANT_READ, src = TLSRIG_ERR_WANT_READ;
+    wire_engine ce = {0}, se = {0};
+    wire_pump pump = {0};
 
     pthread_mutex_lock(&sh->create);
     int made = tlsrig_conn_new(sh->cctx, -1, &c) == 0 && tlsrig_conn_new(sh->sctx, -1, &s) == 0;
@@ -212,6 +207,9 @@ static int one_handshake(worker *w)
     }
     tlsrig_conn_set_connect_state(c);
     tlsrig_conn_set_accept_state(s);
+    wire_engine_init(&ce, c, "client");
+    wire_engine_init(&se, s, "server");
+    wire_pump_init(&pump, &ce.ep, &se.ep, NULL);
     if (tlsrig_conn_set_session(c, sh->sess) < 0) {
         snprintf(w->failure, sizeof(w->failure), "set_session: %.300s",
                  tlsrig_conn_last_error(c)->message);
@@ -222,8 +220,8 @@ static int one_handshake(worker *w)
             crc = tlsrig_conn_do_handshake(c);
         if (src != 0)
             src = tlsrig_conn_do_handshake(s);
-        if ((crc != 0 && !is_want(crc)) || (src != 0 && !is_want(src)) || move(c, s) < 0 ||
-            move(s, c) < 0)
+        if ((crc != 0 && !is_want(crc)) || (src != 0 && !is_want(src)) ||
+            move(&pump, WIRE_CLIENT) < 0 || move(&pump, WIRE_SERVER) < 0)
             break;
     }
     if (crc != 0 || src != 0) {
@@ -235,12 +233,16 @@ static int one_handshake(worker *w)
     w->reused += tlsrig_conn_session_reused(c);
     /* close_notify both ways before the free, which would otherwise mark the shared session
      * not resumable (tlsrig_conn_free) */
-    if (tlsrig_conn_shutdown(c) < 0 || move(c, s) < 0 || tlsrig_conn_shutdown(s) < 0) {
+    if (tlsrig_conn_shutdown(c) < 0 || move(&pump, WIRE_CLIENT) < 0 ||
+        tlsrig_conn_shutdown(s) < 0) {
         snprintf(w->failure, sizeof(w->failure), "shutdown failed");
         goto cleanup;
     }
     rc = 0;
 cleanup:
+    wire_pump_cleanup(&pump);
+    wire_engine_cleanup(&ce);
+    wire_engine_cleanup(&se);
     tlsrig_conn_free(c);
     tlsrig_conn_free(s);
     return rc;
