@@ -81,11 +81,11 @@ typedef struct rig_wire {
 
 /* A read-only view of what an expectation may look at. */
 typedef struct rig_view {
-    const char *name;   /* the side's (or peer's) name, for messages */
-    tlsrig_conn *conn;  /* for the engine's getters; NULL for context-failed */
-    const rig_obs *obs; /* NULL for context-failed */
+    const char *name;       /* the side's (or peer's) name, for messages */
+    tlsrig_conn *conn;      /* for the engine's getters; NULL for context-failed */
+    const rig_obs *obs;     /* NULL for context-failed */
     const wire_engine *out; /* how the side's last call ended; NULL for context-failed */
-    int ctx_failed; /* context-failed: the peer's context failed as expected */
+    int ctx_failed;         /* context-failed: the peer's context failed as expected */
 } rig_view;
 
 static inline int rig__hard(int rc)
