@@ -1,7 +1,9 @@
 /*
- * drive.c - the driver: one connection, fed its peer's bytes piece by piece, running an op
- * after each piece and draining what it writes. Every loop is bounded, by the input or by a
- * constant where OpenSSL could otherwise keep answering.
+ * drive.c - the driver: one connection and its peer on the two ends of a wire pump; the
+ * connection is given its peer's bytes piece by piece, runs an op after each piece, and what
+ * it writes crosses to the peer. Every loop is bounded, by the input or by a constant where
+ * OpenSSL could otherwise keep answering. The peer is a fuzz input (a feed, here) or a live
+ * connection (peer_target.c, seeds.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -58,18 +60,6 @@ static int note(fz_conn *fc, int rc)
     if (rc == TLSRIG_ERR_SSL || rc == TLSRIG_ERR_SYSCALL || rc == TLSRIG_ERR_CALLBACK)
         fc->failed = 1;
     return rc;
-}
-
-static void flush(fz_conn *fc, void (*out)(void *, const uint8_t *, size_t), void *arg)
-{
-    uint8_t buf[16384 + 2048];
-    int n;
-    /* A memory BIO drains in a bounded number of reads: nothing refills it meanwhile. */
-    while ((n = tlsrig_conn_bio_read(fc->conn, buf, sizeof(buf))) > 0) {
-        digest(fc, buf, (size_t)n);
-        if (out != NULL)
-            out(arg, buf, (size_t)n);
-    }
 }
 
 /* Server: take the client's 0-RTT data before the handshake goes on (RFC 8446 §4.2.10); a
@@ -201,7 +191,7 @@ static void session(fz_conn *fc)
     tlsrig_session_free(s);
 }
 
-void fz_step(fz_conn *fc, uint8_t op, void (*out)(void *arg, const uint8_t *d, size_t n), void *arg)
+void fz_step(fz_conn *fc, uint8_t op)
 {
     tlsrig_conn *c = fc->conn;
     SSL *ssl = tlsrig_conn_get0_ssl(c);
@@ -237,7 +227,7 @@ void fz_step(fz_conn *fc, uint8_t op, void (*out)(void *arg, const uint8_t *d, s
         digest_int(fc, note(fc, tlsrig_conn_recv(c, buf, a + 1, TLSRIG_MSG_PEEK)));
         break;
     case FZ_OP_EOF:
-        digest_int(fc, tlsrig_conn_bio_shutdown(c));
+        digest_int(fc, wire_endpoint_end(&fc->ep.ep));
         break;
     case FZ_OP_EARLY:
         if (fc->is_server)
@@ -270,26 +260,72 @@ void fz_step(fz_conn *fc, uint8_t op, void (*out)(void *arg, const uint8_t *d, s
         break;
     }
     drive(fc);
-    flush(fc, out, arg);
 }
 
-void fz_run(fz_conn *fc, const fz_io *io)
+/* ---- an exchange ---- */
+
+/* Only the target's doings count towards fz_digest: a live peer's are not part of a replay. */
+static int observe(void *arg, int from, const uint8_t *data, size_t len)
 {
+    fz_exchange *x = arg;
+    if (from == x->target_end)
+        digest(x->target, data, len);
+    return x->observe != NULL ? x->observe(x->observe_arg, from, data, len) : 0;
+}
+
+void fz_exchange_init(fz_exchange *x, fz_conn *target, wire_endpoint *peer,
+                      wire_observer_fn observe_fn, void *observe_arg)
+{
+    wire_pump_opts opt = {.observe = observe, .observe_arg = x};
+    x->target = target;
+    x->peer = peer;
+    x->target_end = target->is_server ? WIRE_SERVER : WIRE_CLIENT;
+    x->peer_end = !x->target_end;
+    x->observe = observe_fn;
+    x->observe_arg = observe_arg;
+    if (target->is_server)
+        wire_pump_init(&x->pump, peer, &target->ep.ep, &opt);
+    else
+        wire_pump_init(&x->pump, &target->ep.ep, peer, &opt);
+}
+
+void fz_exchange_cleanup(fz_exchange *x)
+{
+    wire_pump_cleanup(&x->pump);
+}
+
+static long checked(long moved)
+{
+    if (moved < 0)
+        fz_fatal("the pump failed: %s", tlsrig_err_message((int)moved));
+    return moved;
+}
+
+long fz_move(fz_exchange *x, int from)
+{
+    return checked(wire_pump_move(&x->pump, from));
+}
+
+long fz_move_one(fz_exchange *x, int from)
+{
+    return checked(wire_pump_move_one(&x->pump, from));
+}
+
+void fz_run(fz_exchange *x, fz_next_fn next, void *arg)
+{
+    fz_conn *fc = x->target;
     uint8_t op = FZ_OP_DRIVE;
-    const uint8_t *data = NULL;
-    size_t len = 0;
     /* EARLY 1, 2, 3: 16, 1, 1000 bytes of 0-RTT data (fz_send_sizes[0], [1], [6]) */
     static const uint8_t early_arg[4] = {0, 0, 1, 6};
     uint8_t early = fz_prefix_get(&fc->prefix, FZ_TAG_EARLY, 0) & 3;
 
     /* The first move: a client speaks first, after its 0-RTT data when it has some. */
-    fz_step(fc, !fc->is_server && early != 0 ? FZ_OP(FZ_OP_EARLY, early_arg[early]) : FZ_OP_DRIVE,
-            io->out, io->arg);
+    fz_step(fc, !fc->is_server && early != 0 ? FZ_OP(FZ_OP_EARLY, early_arg[early]) : FZ_OP_DRIVE);
+    fz_move(x, x->target_end);
     int after_failure = 0;
-    for (size_t i = 0; i < FZ_MAX_PIECES && io->next(io->arg, &op, &data, &len); i++) {
-        if (len > 0)
-            (void)tlsrig_conn_bio_write(fc->conn, data, len);
-        fz_step(fc, op, io->out, io->arg);
+    for (size_t i = 0; i < FZ_MAX_PIECES && next(x, arg, &op); i++) {
+        fz_step(fc, op);
+        fz_move(x, x->target_end);
         /* A failed connection answers every call with the same error: a couple of calls
          * exercise that path, the rest of a long input would only cost time. */
         if (fc->failed && ++after_failure > FZ_AFTER_FAILURE)
@@ -297,11 +333,11 @@ void fz_run(fz_conn *fc, const fz_io *io)
     }
 }
 
-/* ---- fuzz input as an fz_io ---- */
+/* ---- a fuzz input as the peer ---- */
 
-static int input_next(void *arg, uint8_t *op, const uint8_t **data, size_t *len)
+/* The next piece of the payload and the op after it; 0 at the end. */
+static int input_piece(fz_input *in, uint8_t *op, const uint8_t **data, size_t *len)
 {
-    fz_input *in = arg;
     size_t left = in->len - in->pos;
     const uint8_t *p = in->data + in->pos;
 
@@ -342,41 +378,30 @@ static int input_next(void *arg, uint8_t *op, const uint8_t **data, size_t *len)
     return 0;
 }
 
-static void input_out(void *arg, const uint8_t *data, size_t len)
+int fz_input_next(fz_exchange *x, void *arg, uint8_t *op)
 {
-    (void)arg, (void)data, (void)len; /* the output is only digested */
+    fz_input *in = arg;
+    const uint8_t *data;
+    size_t len;
+    if (!input_piece(in, op, &data, &len))
+        return 0;
+    /* A piece longer than one pump read crosses in several writes; the connection's memory
+     * BIO joins them. */
+    wire_feed_give(&in->feed, data, len);
+    fz_move(x, x->peer_end);
+    return 1;
 }
 
-void fz_input_io(fz_input *in, const fz_prefix *p, const uint8_t *data, size_t len, fz_io *io)
+void fz_input_init(fz_input *in, const fz_prefix *p, const uint8_t *payload, size_t len)
 {
     static const size_t chunks[8] = {0, SIZE_MAX, 1, 2, 7, 64, 512, 4096};
     uint8_t feed = fz_prefix_get(p, FZ_TAG_FEED, 0);
     memset(in, 0, sizeof(*in));
-    in->data = data;
+    /* It sends only what it is given; what the target sends it is only digested. */
+    wire_feed_init(&in->feed, NULL, NULL, NULL, "fuzz input");
+    in->data = payload;
     in->len = len;
     in->framed = (feed & FZ_FEED_FRAMED) != 0;
     in->chunk = chunks[feed & 7];
     in->actions = fz_prefix_get(p, FZ_TAG_ACTIONS, in->framed ? 0 : FZ_ACTIONS_DEFAULT);
-    io->next = input_next;
-    io->out = input_out;
-    io->arg = in;
-}
-
-void fz_run_input(int is_server, const uint8_t *data, size_t len)
-{
-    fz_prefix p;
-    fz_conn fc;
-    fz_input in;
-    fz_io io;
-
-    fz_reset();
-    size_t off = fz_prefix_parse(data, len, &p);
-    int rc = is_server ? fz_conn_server(&fc, FZ_SIDE_TARGET, &p)
-                       : fz_conn_client(&fc, FZ_SIDE_TARGET, &p, fz_saved_session(&p));
-    if (rc < 0)
-        fz_fatal("cannot create a connection");
-    fz_input_io(&in, &p, data + off, len - off, &io);
-    fz_run(&fc, &io);
-    fz_conn_cleanup(&fc);
-    fz_settle();
 }

@@ -21,7 +21,7 @@
 
 FZ_TARGETS   := server client scenario scenario_parser
 FZ_OUT       := $(BUILD)/fuzz
-FZ_COMMON    := fuzz/harness.c fuzz/drive.c fuzz/seeds.c fuzz/scenario_gen.c
+FZ_COMMON    := fuzz/harness.c fuzz/drive.c fuzz/peer_target.c fuzz/seeds.c fuzz/scenario_gen.c
 FZ_HDRS      := fuzz/harness.h fuzz/scenario_gen.h
 FZ_CPPFLAGS  := $(CPPFLAGS) -Iconformance/src -Ifuzz -DTLSRIG_PKI_DIR='"$(PKI)"'
 FZ_LIB_SRCS  := $(ENGINE_SRCS) $(WIRE_SRCS) $(RIG_SRCS) $(FZ_COMMON)

@@ -1,7 +1,7 @@
 /*
  * harness.c - the shared part of the fuzz targets: PKI lookup, the tagged prefix, the
- * contexts built once per process, per-connection settings and the per-input reset.
- * The driver that moves bytes is in drive.c; seed recording in seeds.c.
+ * contexts built once per process, connections with their settings (each a wire endpoint),
+ * and the per-input reset. It drives no exchange itself: that is drive.c, above it.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -115,8 +115,6 @@ size_t fz_prefix_write(const fz_prefix *p, uint8_t *out, size_t cap)
 
 /* ---- the world: every context, made once ---- */
 
-enum { FZ_PROFILE_DEFAULT, FZ_PROFILE_LEGACY, FZ_N_PROFILES };
-
 static const char *const key_names[FZ_N_KEYS] = {"p256", "rsa", "p384", "ed25519"};
 
 static struct {
@@ -132,9 +130,7 @@ static struct {
      * operations they may have made since (see refresh_rsa()) */
     EVP_PKEY *rsa_key;
     int rsa_ops;
-    uint8_t rsa_hello[2048]; /* a ClientHello that makes a server sign at once */
-    size_t rsa_hello_len;
-    SSL_SESSION *sessions[FZ_N_PROFILES][FZ_N_SESSIONS];
+    wire_buf rsa_hello; /* a ClientHello that makes a server sign at once */
     uint8_t ocsp[8192];
     size_t ocsp_len;
 } W;
@@ -373,9 +369,6 @@ static void load_ocsp(void)
     fclose(f);
 }
 
-static void make_sessions(void);
-static void make_rsa_hello(void);
-
 /* RSA private keys keep blinding values, drawn from the key's library context (the target
  * source) at the first private-key operation and drawn again every 32nd (BN_BLINDING_COUNTER).
  * Left alone, the draw would fall inside whichever input made that operation and shift every
@@ -412,18 +405,47 @@ void fz_init(void)
                                   &W.rsa_key, &e) < 0)
             fz_fatal("server-rsa.key: %s", e.message);
     }
-    make_sessions();
-    make_rsa_hello();
     /* so that the first input meets a key whose blinding is made already */
     W.rsa_ops = RSA_FRESH_OPS;
+}
+
+static void keep_hello(void *arg, const uint8_t *data, size_t len)
+{
+    (void)arg;
+    if (wire_buf_append(&W.rsa_hello, data, len) < 0)
+        fz_fatal("out of memory");
+}
+
+/* The ClientHello refresh_rsa() answers: a peer client's first flight, made once, at the
+ * first renewal (see fz_reset in harness.h for why not before). */
+static void make_rsa_hello(void)
+{
+    fz_prefix p;
+    fz_conn c;
+    wire_feed keep;
+    wire_pump pump;
+    memset(&p, 0, sizeof(p));
+    if (fz_conn_client(&c, FZ_SIDE_PEER, &p, NULL) < 0)
+        fz_fatal("cannot create a connection");
+    wire_feed_init(&keep, NULL, keep_hello, NULL, "ClientHello keeper");
+    wire_pump_init(&pump, &c.ep.ep, &keep.ep, NULL);
+    if (tlsrig_conn_do_handshake(c.conn) != TLSRIG_ERR_WANT_READ ||
+        wire_pump_move(&pump, WIRE_CLIENT) <= 0)
+        fz_fatal("the client wrote no ClientHello");
+    wire_pump_cleanup(&pump);
+    fz_conn_cleanup(&c);
 }
 
 static void refresh_rsa(void)
 {
     fz_prefix p;
     fz_conn sv;
+    wire_feed hello;
+    wire_pump pump;
     if (W.rsa_ops < RSA_FRESH_OPS)
         return;
+    if (W.rsa_hello.len == 0)
+        make_rsa_hello();
     EVP_PKEY *k = EVP_PKEY_dup(W.rsa_key);
     if (k == NULL)
         fz_fatal("cannot copy the RSA key");
@@ -437,13 +459,18 @@ static void refresh_rsa(void)
      * library context: a server answering a TLS 1.3 ClientHello signs its first flight. */
     memset(&p, 0, sizeof(p));
     fz_prefix_set(&p, FZ_TAG_KEY, FZ_KEY_RSA);
-    if (fz_conn_server(&sv, FZ_SIDE_TARGET, &p) < 0 ||
-        tlsrig_conn_bio_write(sv.conn, W.rsa_hello, W.rsa_hello_len) != (int)W.rsa_hello_len)
+    if (fz_conn_server(&sv, FZ_SIDE_TARGET, &p) < 0)
+        fz_fatal("cannot renew the RSA key");
+    wire_feed_init(&hello, NULL, NULL, NULL, "recorded ClientHello");
+    wire_pump_init(&pump, &hello.ep, &sv.ep.ep, NULL);
+    wire_feed_give(&hello, W.rsa_hello.data, W.rsa_hello.len);
+    if (wire_pump_move(&pump, WIRE_CLIENT) != (long)W.rsa_hello.len)
         fz_fatal("cannot renew the RSA key");
     int rc = tlsrig_conn_do_handshake(sv.conn);
     if (rc != TLSRIG_ERR_WANT_READ || tlsrig_conn_bio_pending(sv.conn) == 0)
         fz_fatal("the server that renews the RSA key did not answer: %s",
                  tlsrig_conn_last_error(sv.conn)->message);
+    wire_pump_cleanup(&pump);
     fz_conn_cleanup(&sv);
     W.rsa_ops = 0;
 }
@@ -556,6 +583,7 @@ static int conn_new(fz_conn *fc, tlsrig_ctx *ctx, int side, int is_server, const
         tlsrig_conn_set_accept_state(fc->conn);
     else
         tlsrig_conn_set_connect_state(fc->conn);
+    wire_engine_init(&fc->ep, fc->conn, is_server ? "server" : "client");
     return 0;
 }
 
@@ -672,98 +700,7 @@ void fz_conn_cleanup(fz_conn *fc)
 {
     if (fc->side == FZ_SIDE_TARGET && fc->rsa)
         W.rsa_ops += fc->handshakes;
+    wire_engine_cleanup(&fc->ep);
     tlsrig_conn_free(fc->conn);
     memset(fc, 0, sizeof(*fc));
-}
-
-SSL_SESSION *fz_saved_session(const fz_prefix *p)
-{
-    fz_init();
-    int which = fz_prefix_get(p, FZ_TAG_TICKETS, 0) & 3;
-    return W.sessions[fz_prefix_get(p, FZ_TAG_PROFILE, 0) & 1][which];
-}
-
-/* ---- the sessions a client target offers ---- */
-
-static void discard(void *arg, const uint8_t *d, size_t n)
-{
-    (void)arg, (void)d, (void)n;
-}
-
-static void to_conn(void *arg, const uint8_t *d, size_t n)
-{
-    fz_conn *to = arg;
-    (void)tlsrig_conn_bio_write(to->conn, d, n);
-}
-
-/* A whole handshake between two connections of this process, ending with both sides closing
- * cleanly: a server freed before that drops the session from its cache. */
-static void pair_handshake(fz_conn *c, fz_conn *sv)
-{
-    for (int i = 0; i < 8; i++) {
-        fz_step(c, FZ_OP_DRIVE, to_conn, sv);
-        fz_step(sv, FZ_OP_DRIVE, to_conn, c);
-    }
-    fz_step(c, FZ_OP_SHUTDOWN, to_conn, sv);
-    fz_step(sv, FZ_OP_SHUTDOWN, discard, NULL);
-}
-
-/* A real handshake between a target client and a peer server (p256, the key the client
- * target's seeds resume with), keeping the client's session. */
-static SSL_SESSION *session_from(int prof, int max_version, int no_ticket)
-{
-    fz_prefix cp, sp;
-    fz_conn c, s;
-    SSL_SESSION *out = NULL;
-    memset(&cp, 0, sizeof(cp));
-    fz_prefix_set(&cp, FZ_TAG_PROFILE, (uint8_t)prof);
-    fz_prefix_set(&cp, FZ_TAG_VERSION, (uint8_t)(max_version << 4));
-    sp = cp;
-    /* The TLS 1.3 ticket allows 0-RTT data. Without NO_ANTI_REPLAY a server with 0-RTT on
-     * issues stateful tickets (RFC 8446 §8.1), which only its own cache could resume. */
-    fz_prefix_set(&sp, FZ_TAG_EARLY, 1);
-    fz_prefix_set(&sp, FZ_TAG_OPTIONS, no_ticket ? 0x21 : 0x20);
-    if (fz_conn_client(&c, FZ_SIDE_TARGET, &cp, NULL) < 0 ||
-        fz_conn_server(&s, FZ_SIDE_PEER, &sp) < 0)
-        fz_fatal("cannot create the start-up connections");
-    pair_handshake(&c, &s);
-    if (!c.done || !s.done)
-        fz_fatal("the start-up handshake (profile %d, max version %d) failed: %s", prof,
-                 max_version, tlsrig_conn_last_error(c.conn)->message);
-    SSL_SESSION *sess = SSL_get1_session(tlsrig_conn_get0_ssl(c.conn));
-    if (sess != NULL)
-        out = SSL_SESSION_dup(sess);
-    SSL_SESSION_free(sess);
-    if (out == NULL || !SSL_SESSION_is_resumable(out))
-        fz_fatal("the start-up handshake left no resumable session");
-    fz_conn_cleanup(&c);
-    fz_conn_cleanup(&s);
-    return out;
-}
-
-/* The ClientHello refresh_rsa() answers: a peer client's first flight, made once. */
-static void make_rsa_hello(void)
-{
-    fz_prefix p;
-    fz_conn c;
-    memset(&p, 0, sizeof(p));
-    if (fz_conn_client(&c, FZ_SIDE_PEER, &p, NULL) < 0)
-        fz_fatal("cannot create a connection");
-    int n = tlsrig_conn_do_handshake(c.conn) == TLSRIG_ERR_WANT_READ
-                ? tlsrig_conn_bio_read(c.conn, W.rsa_hello, sizeof(W.rsa_hello))
-                : -1;
-    if (n <= 0)
-        fz_fatal("the client wrote no ClientHello");
-    W.rsa_hello_len = (size_t)n;
-    fz_conn_cleanup(&c);
-}
-
-static void make_sessions(void)
-{
-    for (int prof = 0; prof < FZ_N_PROFILES; prof++) {
-        W.sessions[prof][FZ_SESSION_NONE] = NULL;
-        W.sessions[prof][FZ_SESSION_TLS13] = session_from(prof, 4, 0);
-        W.sessions[prof][FZ_SESSION_TLS12_TICKET] = session_from(prof, 3, 0);
-        W.sessions[prof][FZ_SESSION_TLS12_ID] = session_from(prof, 3, 1);
-    }
 }

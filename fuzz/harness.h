@@ -1,7 +1,20 @@
 /*
- * harness.h - what the fuzz targets share: the test PKI, the tagged input prefix, the engine
- * contexts built once per process, the per-input reset that makes every run of an input take
- * the same path, and the driver that feeds one connection the bytes of its peer.
+ * harness.h - what the fuzz targets share. One header over the fuzz code's files, each of
+ * which uses only the ones listed before it:
+ *
+ *   harness.c      the test PKI, the digest, the tagged input prefix, the engine contexts
+ *                  built once per process, the connections made on them (each a wire
+ *                  endpoint), and the per-input reset that makes every run of an input take
+ *                  the same path
+ *   drive.c        the driver: the ops a connection runs, an exchange (a target connection
+ *                  and its peer on the two ends of a wire pump), and the fuzz input as that
+ *                  peer (a wire feed)
+ *   peer_target.c  the server and client targets: the sessions a client target offers (made
+ *                  at start-up by real exchanges through the driver) and one input's run
+ *   seeds.c        recording seeds from exchanges with a live peer; the targets' tools
+ *
+ * Bytes move between a connection and its peer only through the wire (wire.h): the fuzz code
+ * says what a connection does, the pump carries what it writes.
  *
  * Determinism. Every context the targets fuzz lives on one tlsrig_det (the "target" source),
  * made once. Before each input fz_reset() restarts that source from a fixed seed, puts the
@@ -66,6 +79,7 @@
 #include <stdint.h>
 
 #include "tlsrig.h"
+#include "wire.h"
 
 /* ---- driver hooks: libFuzzer's entry points, defined by each target ---- */
 
@@ -138,27 +152,24 @@ uint8_t fz_prefix_get(const fz_prefix *p, int tag, uint8_t dflt);
  * + 1 bytes) and returns the length. */
 size_t fz_prefix_write(const fz_prefix *p, uint8_t *out, size_t cap);
 
-/* ---- contexts and connections ---- */
+/* ---- contexts and connections (harness.c) ---- */
 
 enum { FZ_SIDE_TARGET = 0, FZ_SIDE_PEER = 1 };
 enum { FZ_KEY_P256, FZ_KEY_RSA, FZ_KEY_P384, FZ_KEY_ED25519, FZ_N_KEYS };
-enum {
-    FZ_SESSION_NONE,
-    FZ_SESSION_TLS13,
-    FZ_SESSION_TLS12_TICKET,
-    FZ_SESSION_TLS12_ID,
-    FZ_N_SESSIONS
-};
+enum { FZ_PROFILE_DEFAULT, FZ_PROFILE_LEGACY, FZ_N_PROFILES };
 
 /* fz_init builds every context once: server contexts for each key type and profile, client
- * contexts for each profile, on the target source and again on the peer source, then makes
- * the sessions a client target offers (real handshakes with a peer server). Idempotent;
+ * contexts for each profile, on the target source and again on the peer source. Idempotent;
  * aborts through fz_fatal when the PKI is missing. The order never varies, so the ticket keys
- * and sessions it makes are the same in every process. */
+ * it makes are the same in every process. */
 void fz_init(void);
 
 /* fz_reset prepares one input: target source reseeded, clock at TLSRIG_CLOCK_EPOCH, target
- * session caches flushed, OpenSSL's error queue empty, fz_digest zero. */
+ * session caches flushed, OpenSSL's error queue empty, fz_digest zero. Every few inputs that
+ * may have used an RSA key it first renews the key (see refresh_rsa() in harness.c) with a
+ * ClientHello made at its first call from the peer source: what a process makes at start-up
+ * from that source (the client target's sessions) must come before the first fz_reset, so
+ * that the peer source stands where recorded seeds expect it. */
 void fz_reset(void);
 
 /* fz_settle frees what an input left behind in the target's contexts (cached sessions, the
@@ -167,16 +178,18 @@ void fz_reset(void);
  * frees less than it allocates. */
 void fz_settle(void);
 
-/* One connection under the driver: the engine connection, its settings and the state the
- * driver keeps about it. Its callbacks find it through the connection's app data. */
+/* One connection: the engine connection, the same as a wire endpoint (|ep|, for a pump), its
+ * settings, and the state the driver (drive.c) keeps about it. The harness's callbacks find it
+ * through the connection's app data, so it must not move while the connection lives. */
 typedef struct fz_conn {
     tlsrig_conn *conn;
+    wire_engine ep;
     fz_prefix prefix;
     int is_server;
     int side;            /* FZ_SIDE_* */
-    int done;            /* the handshake completed at least once */
-    int early_done;      /* server: the client's early data has ended */
-    int failed;          /* a call failed fatally (a few more pieces run: error paths) */
+    int done;            /* driver: the handshake completed at least once */
+    int early_done;      /* driver, server: the client's early data has ended */
+    int failed;          /* driver: a call failed fatally (a few more pieces run: error paths) */
     int handshakes;      /* target server: handshakes started (each may use the private key) */
     int rsa;             /* target server: on, or may switch to, an RSA key's context */
     tlsrig_ctx *alt_ctx; /* server: where the SNI callback switches to (borrowed) */
@@ -184,16 +197,13 @@ typedef struct fz_conn {
 
 /* fz_conn_server / fz_conn_client make a connection on |side|'s contexts, configured by |p|.
  * |offer| (client, may be NULL) is a session to offer; the connection offers its own copy,
- * so the caller's session is never marked unresumable by a failed run. Return 0 or -1. */
+ * so the caller's session is never marked unresumable by a failed run. Return 0 or -1.
+ * fz_conn_cleanup frees the connection and its endpoint. */
 int fz_conn_server(fz_conn *fc, int side, const fz_prefix *p);
 int fz_conn_client(fz_conn *fc, int side, const fz_prefix *p, SSL_SESSION *offer);
 void fz_conn_cleanup(fz_conn *fc);
 
-/* fz_saved_session returns the session the client target offers for a TICKETS value under
- * |p|'s profile (borrowed), or NULL for none. */
-SSL_SESSION *fz_saved_session(const fz_prefix *p);
-
-/* ---- the driver ---- */
+/* ---- the driver (drive.c) ---- */
 
 /* Ops: the low nibble says what the connection does, the high nibble is an argument.
  * Every op except FZ_OP_DRIVE is followed by a drive. */
@@ -216,26 +226,53 @@ enum {
 };
 #define FZ_OP(op, arg) ((uint8_t)(((arg) << 4) | (op)))
 
-/* Where the driver gets the peer's bytes and puts the connection's own. next() returns 0 at
- * the end, else sets the bytes (may be empty) and the op to run after them. */
-typedef struct fz_io {
-    int (*next)(void *arg, uint8_t *op, const uint8_t **data, size_t *len);
-    void (*out)(void *arg, const uint8_t *data, size_t len);
-    void *arg;
-} fz_io;
+/* fz_step runs one op on |fc| and the drive after it. It moves no bytes: what the connection
+ * writes waits in its endpoint until a pump moves it (fz_move). What a connection on the
+ * target side does is added to fz_digest. */
+void fz_step(fz_conn *fc, uint8_t op);
 
-/* fz_run runs one exchange: a first move (0-RTT data, then the handshake, for a client that
- * asks for it), then for each piece from io->next its bytes and its op, draining what the
- * connection writes into io->out (and fz_digest) after each. Bounded by the input; it stops
- * a couple of pieces after the connection failed fatally. */
-void fz_run(fz_conn *fc, const fz_io *io);
+/* An exchange: a connection (|target|) and its peer (a feed, or another connection's
+ * endpoint) on the two ends of one pump. The pump's observer adds what a target-side
+ * connection sends to fz_digest, then passes every chunk to |observe| when it is set (a seed
+ * recorder keeps what the peer sends). Caller-owned; it must not move once initialised. */
+typedef struct fz_exchange {
+    fz_conn *target;     /* borrowed */
+    wire_endpoint *peer; /* borrowed */
+    wire_pump pump;
+    int target_end; /* WIRE_CLIENT or WIRE_SERVER: the target's end of the pump */
+    int peer_end;   /* the other one */
+    wire_observer_fn observe;
+    void *observe_arg;
+} fz_exchange;
 
-/* fz_step runs one op (and the drive after it) and drains the output into |out|. */
-void fz_step(fz_conn *fc, uint8_t op, void (*out)(void *arg, const uint8_t *d, size_t n),
-             void *arg);
+/* fz_exchange_init puts |target| and |peer| on the ends of a pump (the target's end as its
+ * role says); |observe| may be NULL. fz_exchange_cleanup frees the pump, not the ends. */
+void fz_exchange_init(fz_exchange *x, fz_conn *target, wire_endpoint *peer,
+                      wire_observer_fn observe, void *observe_arg);
+void fz_exchange_cleanup(fz_exchange *x);
 
-/* An fz_io over a fuzz input's payload, cut as the prefix's FEED and ACTIONS say. */
+/* fz_move delivers what the end |from| (WIRE_CLIENT or WIRE_SERVER) has to send to the other
+ * end and returns the bytes moved; fz_move_one delivers one pump read of it (at most
+ * WIRE_MAX_CIPHERTEXT bytes). A pump that fails (the endpoints here fail only when memory
+ * runs out) is a broken harness: fz_fatal. */
+long fz_move(fz_exchange *x, int from);
+long fz_move_one(fz_exchange *x, int from);
+
+/* A source of the target's peer bytes: next() delivers the next piece to the target through
+ * the exchange's pump and sets the op the target runs after it; it returns 0 at the end. */
+typedef int (*fz_next_fn)(fz_exchange *x, void *arg, uint8_t *op);
+
+/* fz_run runs one exchange: a first move of the target (0-RTT data, then the handshake, for a
+ * client that asks for it), then for each piece from |next| that piece and its op; after each
+ * step what the target wrote crosses to the peer. Bounded by the input; it stops a couple of
+ * pieces after the connection failed fatally. */
+void fz_run(fz_exchange *x, fz_next_fn next, void *arg);
+
+/* A fuzz input's payload as the target's peer: a feed (the exchange's peer endpoint) given the
+ * payload piece by piece as the prefix's FEED and ACTIONS say. fz_input_init prepares it over
+ * |payload| (borrowed); fz_input_next is its fz_next_fn (|arg| the fz_input). */
 typedef struct fz_input {
+    wire_feed feed;
     const uint8_t *data;
     size_t len, pos;
     int framed;
@@ -243,13 +280,33 @@ typedef struct fz_input {
     uint8_t actions;
     int action_bit; /* next ACTIONS bit to run once the payload is used up */
 } fz_input;
-void fz_input_io(fz_input *in, const fz_prefix *p, const uint8_t *payload, size_t len, fz_io *io);
+void fz_input_init(fz_input *in, const fz_prefix *p, const uint8_t *payload, size_t len);
+int fz_input_next(fz_exchange *x, void *arg, uint8_t *op);
+
+/* ---- the server and client targets (peer_target.c) ---- */
+
+enum {
+    FZ_SESSION_NONE,
+    FZ_SESSION_TLS13,
+    FZ_SESSION_TLS12_TICKET,
+    FZ_SESSION_TLS12_ID,
+    FZ_N_SESSIONS
+};
+
+/* fz_peer_target_init builds every context (fz_init), then makes the sessions a client target
+ * offers: real handshakes of a target client with a peer server, the same in every process.
+ * Idempotent. */
+void fz_peer_target_init(void);
+
+/* fz_saved_session returns the session the client target offers for a TICKETS value under
+ * |p|'s profile (borrowed), or NULL for none. */
+SSL_SESSION *fz_saved_session(const fz_prefix *p);
 
 /* fz_run_input is the whole of a server or client target: reset, parse the prefix, make the
- * connection, run the exchange over the payload, free it. */
+ * connection, run the exchange with the payload as its peer, free it. */
 void fz_run_input(int is_server, const uint8_t *data, size_t len);
 
-/* ---- seeds ---- */
+/* ---- seeds and tools (seeds.c) ---- */
 
 /* fz_gen_seeds records real exchanges between a target connection and a live peer as framed
  * inputs in |dir| (one file per configuration), checks that each replays to the same target
@@ -262,7 +319,7 @@ int fz_tool_seeds(int target_is_server, int argc, char **argv);
 /* fz_peer_target_initialize is LLVMFuzzerInitialize of the server and client targets: it
  * runs --gen-seeds (exiting with its status) when asked, under every driver, so seeds are
  * recorded with the very OpenSSL the fuzzer links (a seed is only as deep as its randoms
- * match), and otherwise builds every context (fz_init). */
+ * match), and otherwise builds every context and session (fz_peer_target_init). */
 void fz_peer_target_initialize(int target_is_server, int argc, char **argv);
 
 #endif

@@ -7,7 +7,11 @@
  * twice and compares fz_digest, so an input that does not take the same path every time is
  * reported too: libFuzzer's coverage feedback and every recorded seed depend on it.
  *
- *   <target> [--no-fork] [--timeout SECS] PATH...   replay; prints one summary line
+ *   <target> [--no-fork] [--timeout SECS] [--digest] PATH...
+ *                                                    replay; prints one summary line, and with
+ *                                                    --digest a line "<fz_digest> <path>" per
+ *                                                    input (16 hex digits; what the input made
+ *                                                    the target do, to compare two builds)
  *   <target> TOOL-OPTIONS...                         a target's own tools (fz_tool_main)
  *
  * Summary: "replay <target>: N inputs, M crashes" (plus hangs and nondeterministic runs when
@@ -31,6 +35,8 @@
 typedef struct counts {
     size_t inputs, crashes, hangs, nondet;
 } counts;
+
+static int print_digest;
 
 static int read_file(const char *path, uint8_t **out, size_t *len)
 {
@@ -57,7 +63,7 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
 }
 
 /* Run one input twice in this process; returns 0, or EXIT_NONDETERMINISTIC. */
-static int run_twice(const uint8_t *data, size_t len)
+static int run_twice(const char *path, const uint8_t *data, size_t len)
 {
     /* libFuzzer hands the target a buffer of exactly |len| bytes; so do we, so that ASan
      * sees a read past the input as what it is. */
@@ -70,6 +76,10 @@ static int run_twice(const uint8_t *data, size_t len)
     memcpy(copy, data, len);
     LLVMFuzzerTestOneInput(copy, len);
     free(copy);
+    if (print_digest) {
+        printf("%016llx %s\n", (unsigned long long)first, path);
+        fflush(stdout);
+    }
     if (first == FZ_DIGEST_UNSTABLE || fz_digest == FZ_DIGEST_UNSTABLE)
         return 0;
     return fz_digest == first ? 0 : EXIT_NONDETERMINISTIC;
@@ -86,7 +96,7 @@ static void run_one(const char *path, int fork_each, unsigned timeout, counts *c
     }
     c->inputs++;
     if (!fork_each) {
-        if (run_twice(data, len) != 0) {
+        if (run_twice(path, data, len) != 0) {
             fprintf(stderr, "NONDETERMINISTIC %s: two runs took different paths\n", path);
             c->nondet++;
         }
@@ -103,7 +113,7 @@ static void run_one(const char *path, int fork_each, unsigned timeout, counts *c
     }
     if (pid == 0) {
         alarm(timeout);
-        _exit(run_twice(data, len));
+        _exit(run_twice(path, data, len));
     }
     free(data);
     int status = 0;
@@ -190,10 +200,13 @@ int main(int argc, char **argv)
     for (; first < argc && argv[first][0] == '-'; first++) {
         if (strcmp(argv[first], "--no-fork") == 0) {
             fork_each = 0;
+        } else if (strcmp(argv[first], "--digest") == 0) {
+            print_digest = 1;
         } else if (strcmp(argv[first], "--timeout") == 0 && first + 1 < argc) {
             timeout = (unsigned)strtoul(argv[++first], NULL, 10);
         } else {
-            fprintf(stderr, "usage: %s [--no-fork] [--timeout SECS] FILE|DIR...\n", argv[0]);
+            fprintf(stderr, "usage: %s [--no-fork] [--timeout SECS] [--digest] FILE|DIR...\n",
+                    argv[0]);
             return 2;
         }
     }

@@ -1,6 +1,8 @@
 /*
- * seeds.c - recording seeds: a target connection exchanges with a live peer (a connection on
- * the peer source), and what the peer sent, cut where it sent it, becomes a framed input.
+ * seeds.c - recording seeds, and the server and client targets' tools: a target connection
+ * exchanges with a live peer (a connection on the peer source) on the two ends of a pump, and
+ * what the peer sent, cut where it sent it (the pump's observer keeps it), becomes a framed
+ * input.
  * Since the target draws the same randoms in the recording as in any later run of that input,
  * the peer's Finished, application data and post-handshake messages stay valid on replay, and
  * a seed reaches as deep into the exchange as the recorded conversation went. Each seed is
@@ -194,92 +196,68 @@ typedef struct live {
     fz_conn *peer;
     const turn *script;
     size_t k;
-    uint8_t *frame; /* what the peer wrote during the current turn */
-    size_t frame_len, frame_cap, frame_pos;
+    wire_buf frame; /* what the peer sent in the piece being delivered */
     uint8_t pending_op;
     int have_pending;
     int recording;
-    uint8_t *rec; /* the prefix, then the recorded frames */
-    size_t rec_len, rec_cap;
+    wire_buf rec; /* the prefix, then the recorded frames */
 } live;
 
-static int grow(uint8_t **buf, size_t *cap, size_t need)
+static void append(wire_buf *b, const void *d, size_t n)
 {
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 4096;
-    while (n < need)
-        n *= 2;
-    uint8_t *b = realloc(*buf, n);
-    if (b == NULL)
-        return -1;
-    *buf = b;
-    *cap = n;
-    return 0;
-}
-
-static void peer_out(void *arg, const uint8_t *d, size_t n)
-{
-    live *L = arg;
-    if (grow(&L->frame, &L->frame_cap, L->frame_len + n) < 0)
+    if (wire_buf_append(b, d, n) < 0)
         fz_fatal("out of memory");
-    memcpy(L->frame + L->frame_len, d, n);
-    L->frame_len += n;
 }
 
-static void target_out(void *arg, const uint8_t *d, size_t n)
+/* The exchange's observer: what the peer sends, as it crosses to the target. */
+static int keep_frame(void *arg, int from, const uint8_t *d, size_t n)
 {
     live *L = arg;
-    (void)tlsrig_conn_bio_write(L->peer->conn, d, n);
+    if (from == (L->peer->is_server ? WIRE_SERVER : WIRE_CLIENT))
+        append(&L->frame, d, n);
+    return 0;
 }
 
 static void record(live *L, uint8_t op, const uint8_t *d, size_t n)
 {
+    uint8_t head[3] = {op, (uint8_t)(n >> 8), (uint8_t)n};
     if (!L->recording)
         return;
-    if (grow(&L->rec, &L->rec_cap, L->rec_len + 3 + n) < 0)
-        fz_fatal("out of memory");
-    L->rec[L->rec_len++] = op;
-    L->rec[L->rec_len++] = (uint8_t)(n >> 8);
-    L->rec[L->rec_len++] = (uint8_t)n;
-    memcpy(L->rec + L->rec_len, d, n);
-    L->rec_len += n;
+    append(&L->rec, head, sizeof(head));
+    append(&L->rec, d, n);
 }
 
-/* One piece per call: the peer's next turn, or the rest of a turn longer than a frame holds
- * (a frame's length has 16 bits; the split is recorded as it is given, so replay agrees). */
-static int live_next(void *arg, uint8_t *op, const uint8_t **data, size_t *len)
+/* One piece per call: the peer's next turn crosses to the target, or, for a turn longer than
+ * a frame holds (a frame's length has 16 bits), one pump read of it at a time, each followed
+ * by a drive. Each piece is recorded as it was delivered, so replay agrees. */
+static int live_next(fz_exchange *x, void *arg, uint8_t *op)
 {
     live *L = arg;
     if (!L->have_pending) {
         if (L->script[L->k].peer_op == 0xff)
             return 0;
-        L->frame_len = 0;
-        L->frame_pos = 0;
-        fz_step(L->peer, L->script[L->k].peer_op, peer_out, L);
+        fz_step(L->peer, L->script[L->k].peer_op);
         L->pending_op = L->script[L->k].target_op;
         L->have_pending = 1;
         L->k++;
     }
-    size_t n = L->frame_len - L->frame_pos;
-    if (n > 0xffff) {
-        n = 0xffff;
+    L->frame.len = 0;
+    if (tlsrig_conn_bio_pending(L->peer->conn) > 0xffff) {
+        fz_move_one(x, x->peer_end);
         *op = FZ_OP_DRIVE;
     } else {
+        fz_move(x, x->peer_end);
         *op = L->pending_op;
         L->have_pending = 0;
     }
-    *data = L->frame + L->frame_pos;
-    *len = n;
-    L->frame_pos += n;
-    record(L, *op, *data, n);
+    record(L, *op, L->frame.data, L->frame.len);
     return 1;
 }
 
 static void live_cleanup(live *L)
 {
-    free(L->frame);
-    free(L->rec);
+    wire_buf_cleanup(&L->frame);
+    wire_buf_cleanup(&L->rec);
 }
 
 static void prefix_of(const tv *list, fz_prefix *p)
@@ -295,7 +273,7 @@ static SSL_SESSION *first_session(const fz_prefix *tp, const fz_prefix *pp)
 {
     fz_conn target, peer;
     live L;
-    fz_io io;
+    fz_exchange x;
     SSL_SESSION *out = NULL;
 
     fz_reset();
@@ -305,10 +283,9 @@ static SSL_SESSION *first_session(const fz_prefix *tp, const fz_prefix *pp)
     memset(&L, 0, sizeof(L));
     L.peer = &peer;
     L.script = script_handshake;
-    io.next = live_next;
-    io.out = target_out;
-    io.arg = &L;
-    fz_run(&target, &io);
+    fz_exchange_init(&x, &target, &peer.ep.ep, keep_frame, &L);
+    fz_run(&x, live_next, &L);
+    fz_exchange_cleanup(&x);
     SSL_SESSION *s = SSL_get1_session(tlsrig_conn_get0_ssl(peer.conn));
     if (s != NULL && SSL_SESSION_is_resumable(s))
         out = SSL_SESSION_dup(s);
@@ -333,7 +310,7 @@ static int record_one(int target_is_server, const seed_cfg *cfg, const char *dir
     fz_prefix tp, pp;
     fz_conn target, peer;
     live L;
-    fz_io io;
+    fz_exchange x;
     uint8_t head[2 * FZ_TAG_COUNT + 1];
     SSL_SESSION *offer = NULL;
     int rc = -1;
@@ -359,15 +336,10 @@ static int record_one(int target_is_server, const seed_cfg *cfg, const char *dir
     L.peer = &peer;
     L.script = cfg->script;
     L.recording = 1;
-    size_t hl = fz_prefix_write(&tp, head, sizeof(head));
-    if (grow(&L.rec, &L.rec_cap, hl) < 0)
-        fz_fatal("out of memory");
-    memcpy(L.rec, head, hl);
-    L.rec_len = hl;
-    io.next = live_next;
-    io.out = target_out;
-    io.arg = &L;
-    fz_run(&target, &io);
+    append(&L.rec, head, fz_prefix_write(&tp, head, sizeof(head)));
+    fz_exchange_init(&x, &target, &peer.ep.ep, keep_frame, &L);
+    fz_run(&x, live_next, &L);
+    fz_exchange_cleanup(&x);
     uint64_t live_digest = fz_digest;
     char what[128];
     snprintf(what, sizeof(what), "%s%s%s%s", tlsrig_conn_get_protocol_version_name(target.conn),
@@ -380,14 +352,14 @@ static int record_one(int target_is_server, const seed_cfg *cfg, const char *dir
     fz_conn_cleanup(&peer);
 
     /* The seed must make the target do on its own what it did live. */
-    fz_run_input(target_is_server, L.rec, L.rec_len);
+    fz_run_input(target_is_server, L.rec.data, L.rec.len);
     if (fz_digest != live_digest) {
         fprintf(stderr, "seed %s: the replay differs from the live exchange\n", cfg->name);
     } else {
         char path[4096];
         snprintf(path, sizeof(path), "%s/live-%s", dir, cfg->name);
-        if (write_file(path, L.rec, L.rec_len) == 0) {
-            printf("%-24s %6zu bytes  %s\n", cfg->name, L.rec_len, what);
+        if (write_file(path, L.rec.data, L.rec.len) == 0) {
+            printf("%-24s %6zu bytes  %s\n", cfg->name, L.rec.len, what);
             rc = 0;
         } else {
             fprintf(stderr, "seed %s: cannot write %s: %s\n", cfg->name, path, strerror(errno));
@@ -407,7 +379,7 @@ int fz_gen_seeds(int target_is_server, const char *dir)
         fprintf(stderr, "cannot create %s: %s\n", dir, strerror(errno));
         return -1;
     }
-    fz_init();
+    fz_peer_target_init();
     for (size_t i = 0; i < n; i++) {
         if (record_one(target_is_server, &cfgs[i], dir) == 0)
             written++;
@@ -433,5 +405,5 @@ void fz_peer_target_initialize(int target_is_server, int argc, char **argv)
     int rc = fz_tool_seeds(target_is_server, argc, argv);
     if (rc >= 0)
         exit(rc);
-    fz_init();
+    fz_peer_target_init();
 }
