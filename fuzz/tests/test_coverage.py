@@ -155,7 +155,7 @@ def test_bin_mode_matches_target_mode(full, work):
 def test_failed_inputs_are_listed(work):
     exe = str(work / "crashme")
     cc = subprocess.run(["clang", "-O1", "-g", "-fprofile-instr-generate", "-fcoverage-mapping",
-                         "-Iengine/include", "-Ifuzz", "-Iconformance/src",
+                         "-Iengine/include", "-Iwire/include", "-Ifuzz", "-Iconformance/src",
                          "fuzz/tests/crashme.c", "fuzz/replay_main.c", "-o", exe],
                         cwd=REPO, capture_output=True, text=True, timeout=120)
     assert cc.returncode == 0, f"building crashme failed:\n{cc.stderr}"
