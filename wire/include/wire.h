@@ -408,11 +408,20 @@ typedef int (*wire_observer_fn)(void *arg, int from, const uint8_t *data, size_t
  * not TLS records are passed through unframed. */
 typedef int (*wire_record_fn)(void *arg, int from, uint8_t *rec, size_t *len, size_t cap);
 
+/* A filter takes each whole record from |from| and appends to |out| the bytes to deliver in
+ * its place: nothing, the record as it came, or any number of records (re-encrypted, split,
+ * injected). At the start of every move from |from| it is also called with rec == NULL and
+ * len 0, to deliver what it held back before (a record whose receiver's keys were not known
+ * yet). Return 0, or negative to stop the pump. A filter replaces the record hook. */
+typedef int (*wire_filter_fn)(void *arg, int from, const uint8_t *rec, size_t len, wire_buf *out);
+
 typedef struct wire_pump_opts {
     wire_observer_fn observe;
     void *observe_arg;
     wire_record_fn record_hook;
     void *record_arg;
+    wire_filter_fn filter;
+    void *filter_arg;
     long budget;     /* drive rounds allowed over the pump's life; 0: unlimited */
     double deadline; /* CLOCK_MONOTONIC seconds after which handshakes stop; 0: none */
 } wire_pump_opts;
@@ -426,17 +435,17 @@ typedef struct wire_pump {
     long rounds;       /* drive rounds so far (a caller may carry it to a next pump) */
     uint64_t moved[2]; /* bytes taken from each side */
     int closed[2];
-    wire_buf scratch; /* the record a hook edits */
+    wire_buf scratch; /* the record a hook edits, or a filter's output */
 } wire_pump;
 
 void wire_pump_init(wire_pump *p, wire_endpoint *client, wire_endpoint *server,
                     const wire_pump_opts *opt);
 void wire_pump_cleanup(wire_pump *p);
 
-/* wire_pump_move delivers everything |from| has to send to the other endpoint. Returns the
- * bytes taken from |from| (>= 0; an endpoint that closed its transport sends nothing: what
- * it still writes is read and dropped), or a negative value when a hook or observer stopped
- * the pump or an endpoint's transport failed. */
+/* wire_pump_move delivers everything |from| has to send to the other endpoint (after what a
+ * filter held back). Returns the bytes taken from |from| and released by its filter (>= 0; an
+ * endpoint that closed its transport sends nothing: what it still writes is read and dropped), or a
+ * negative value when a hook or observer stopped the pump or an endpoint's transport failed. */
 long wire_pump_move(wire_pump *p, int from);
 
 /* wire_pump_move_one delivers one piece (one read) from |from|: bytes moved, 0 when it had

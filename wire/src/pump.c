@@ -45,6 +45,31 @@ static long deliver(wire_pump *p, int from, const uint8_t *buf, size_t len)
 /* With a record hook, the stream is cut into whole records (RFC 8446 §5.1: a 5-byte header
  * and a 16-bit length) so the hook sees one at a time; a record split across reads waits for
  * its end. A stream that cannot be framed passes through as it comes. */
+/* One framed record through the filter or the hook; 0 or negative. */
+static long one_record(wire_pump *p, int from, const uint8_t *raw, size_t rlen)
+{
+    if (p->opt.filter != NULL) {
+        p->scratch.len = 0;
+        int rc = p->opt.filter(p->opt.filter_arg, from, raw, rlen, &p->scratch);
+        if (rc < 0)
+            return rc;
+        return deliver(p, from, p->scratch.data, p->scratch.len);
+    }
+    size_t cap = WIRE_RECORD_HEADER + WIRE_MAX_CIPHERTEXT;
+    if (cap < rlen)
+        cap = rlen;
+    if (wire_buf_reserve(&p->scratch, cap) < 0)
+        return TLSRIG_ERR_NOMEM;
+    memcpy(p->scratch.data, raw, rlen);
+    size_t cur = rlen;
+    int hr = p->opt.record_hook(p->opt.record_arg, from, p->scratch.data, &cur, cap);
+    if (hr < 0)
+        return hr;
+    if (cur > cap)
+        return TLSRIG_ERR_INVALID_ARGUMENT;
+    return deliver(p, from, p->scratch.data, cur);
+}
+
 static long deliver_records(wire_pump *p, int from, const uint8_t *buf, size_t len)
 {
     wire_framer *f = &p->framer[from];
@@ -66,19 +91,7 @@ static long deliver_records(wire_pump *p, int from, const uint8_t *buf, size_t l
         }
         size_t rlen = (size_t)n;
         const uint8_t *raw = wire_framer_raw(f, &rlen);
-        size_t cap = WIRE_RECORD_HEADER + WIRE_MAX_CIPHERTEXT;
-        if (cap < rlen)
-            cap = rlen;
-        if (wire_buf_reserve(&p->scratch, cap) < 0)
-            return TLSRIG_ERR_NOMEM;
-        memcpy(p->scratch.data, raw, rlen);
-        size_t cur = rlen;
-        int hr = p->opt.record_hook(p->opt.record_arg, from, p->scratch.data, &cur, cap);
-        if (hr < 0)
-            return hr;
-        if (cur > cap)
-            return TLSRIG_ERR_INVALID_ARGUMENT;
-        long d = deliver(p, from, p->scratch.data, cur);
+        long d = one_record(p, from, raw, rlen);
         if (d < 0)
             return d;
     }
@@ -88,12 +101,24 @@ static long move(wire_pump *p, int from, int once)
 {
     uint8_t buf[CHUNK];
     long total = 0, n;
+    if (p->opt.filter != NULL && !p->closed[from]) {
+        /* what the filter held back, now perhaps deliverable */
+        p->scratch.len = 0;
+        int rc = p->opt.filter(p->opt.filter_arg, from, NULL, 0, &p->scratch);
+        if (rc < 0)
+            return rc;
+        long d = deliver(p, from, p->scratch.data, p->scratch.len);
+        if (d < 0)
+            return d;
+        total += (long)p->scratch.len;
+    }
     while ((n = wire_endpoint_read(p->ep[from], buf, sizeof(buf))) > 0) {
         if (!p->closed[from]) { /* a closed transport carries nothing */
             p->moved[from] += (uint64_t)n;
             total += n;
-            long rc = p->opt.record_hook != NULL ? deliver_records(p, from, buf, (size_t)n)
-                                                 : deliver(p, from, buf, (size_t)n);
+            int framed = p->opt.record_hook != NULL || p->opt.filter != NULL;
+            long rc = framed ? deliver_records(p, from, buf, (size_t)n)
+                             : deliver(p, from, buf, (size_t)n);
             if (rc < 0)
                 return rc;
         }
