@@ -598,7 +598,7 @@ int wire_finished_tls12(const wire_suite *s, uint16_t version, const uint8_t mas
 /* A running transcript hash of handshake messages (header included). Caller-owned; the zero
  * value is safe to clean up; not to be copied (it owns a digest context). */
 typedef struct wire_transcript {
-    struct evp_md_ctx_st *md;
+    EVP_MD_CTX *md;
 } wire_transcript;
 
 /* wire_transcript_init starts an empty transcript with |hash| ("SHA256", "SHA384", or

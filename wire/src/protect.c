@@ -17,7 +17,6 @@
 
 #define TLS13_MAX_CIPHERTEXT (WIRE_MAX_PLAINTEXT + 256) /* RFC 8446 §5.2 */
 #define MAX_RECORD 0xffff
-#define ALERT_INTERNAL_ERROR 80
 
 static void put_u64(uint8_t *p, uint64_t v)
 {

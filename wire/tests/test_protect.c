@@ -338,6 +338,24 @@ static void rfc8448_bad_lengths(void **state)
 
 /* ---- every suite of the table, sealed and opened in every version it runs under ---- */
 
+/* One byte of content with two extra blocks of padding: the last two blocks are padding only,
+ * so garbling them leaves the content and its MAC intact (MAC-then-encrypt) and only the
+ * padding check can refuse the record (RFC 5246 §6.2.3.2); encrypt-then-MAC refuses it by its
+ * MAC. */
+static void expect_bad_padding_refused(wire_keys *wr, const wire_keys *rd)
+{
+    const wire_suite *s = wr->suite;
+    size_t bs = s->block_len, riv = wr->version >= 0x0302 ? s->record_iv_len : 0;
+    wire_buf rec = {0};
+    assert_int_equal(wire_protect(wr, WIRE_CT_APPLICATION_DATA, "x", 1, 2 * bs, &rec), 0);
+    size_t plen = rec.len - WIRE_RECORD_HEADER - riv - (wr->encrypt_then_mac ? s->mac_len : 0);
+    assert_true(plen >= 1 + (wr->encrypt_then_mac ? 0 : s->mac_len) + 2 * bs);
+    /* a bit of the second-to-last block: the last block's byte 5 flips, the one before garbles */
+    rec.data[WIRE_RECORD_HEADER + riv + plen - 2 * bs + 5] ^= 0x01;
+    expect_refused("bad CBC padding", rd, rec.data, rec.len, WIRE_ALERT_BAD_RECORD_MAC);
+    wire_buf_cleanup(&rec);
+}
+
 static void roundtrip(const wire_suite *s, uint16_t version, int etm)
 {
     static const uint8_t master[48] = {1, 2, 3}, cr[32] = {4}, sr[32] = {5};
@@ -391,6 +409,8 @@ static void roundtrip(const wire_suite *s, uint16_t version, int etm)
         }
     }
     wire_buf rec = {0};
+    if (s->kind == WIRE_SUITE_CBC)
+        expect_bad_padding_refused(&wr, &rd);
     if (!s->tls13 && s->kind == WIRE_SUITE_AEAD)
         assert_int_equal(wire_protect(&wr, 23, "x", 1, 1, &rec), TLSRIG_ERR_INVALID_ARGUMENT);
     if (s->kind == WIRE_SUITE_CBC) {
