@@ -513,8 +513,8 @@ const wire_suite *wire_suite_at(size_t i);
 
 /* One direction's protection state. Caller-owned plain data: the zero value is safe to clean
  * up, and a copy (struct assignment) is an independent state that goes on from the same point
- * (the same keys, sequence number and CBC chaining). The fields after |seq| belong to this
- * module. */
+ * (the same keys, sequence number and CBC chaining). The fields after |explicit_base| belong to
+ * this module. */
 typedef struct wire_keys {
     const wire_suite *suite;
     uint16_t version;     /* 0x0301..0x0304: how records are protected */
@@ -523,8 +523,8 @@ typedef struct wire_keys {
     size_t secret_len;
     uint64_t seq; /* next record's sequence number */
     /* TLS 1.2 AES-GCM/CCM: a record's explicit nonce is explicit_base + seq (mod 2^64). 0 sends
-     * the sequence number; OpenSSL 3.0 starts from a random value and counts up with seq, so
-     * wire_unprotect sets this from each record it opens: copied to the keys that protect the
+     * the sequence number; OpenSSL 3.0 (AES-GCM) starts from a random value and counts up with seq,
+     * so wire_unprotect sets this from each record it opens: copied to the keys that protect the
      * same direction again, it reproduces the sender's nonces. */
     uint64_t explicit_base;
     uint8_t key[32];
