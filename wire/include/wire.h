@@ -484,4 +484,141 @@ typedef enum wire_drive_result {
  * endpoints puts the same bytes on the wire every time. */
 int wire_pump_handshake(wire_pump *p);
 
+/* ---- record protection (RFC 8446 §5.2, §7; RFC 5246 §6.2.3, §6.3; RFC 7366) ---- */
+
+/* Record keys come from the secrets an endpoint hands out through the keylog callback (TLS 1.3
+ * traffic secrets; the TLS <= 1.2 master secret with the hello randoms), derived with OpenSSL's
+ * KDFs (TLS13-KDF, TLS1-PRF) and used through EVP ciphers and HMAC: the rig can decrypt, edit
+ * and re-encrypt any record between two endpoints and fix up the Finished messages an edit
+ * invalidates. Nothing here draws random bytes: the same calls give the same bytes. */
+
+enum { WIRE_ALERT_BAD_RECORD_MAC = 20 };
+
+/* A cipher suite as the record layer needs it. The lengths are in bytes: |key_len| the cipher
+ * key; |fixed_iv_len| the IV taken from the key schedule (TLS 1.3 and ChaCha20: 12, TLS 1.2
+ * AES-GCM/CCM: 4, CBC: the block, used as the first IV by TLS 1.0 only); |record_iv_len| the
+ * explicit IV each record carries (AES-GCM/CCM in TLS 1.2: 8, CBC from TLS 1.1 on: the block);
+ * |mac_len| the CBC suites' HMAC output (0 for AEAD); |tag_len| the AEAD tag (0 for CBC);
+ * |block_len| the CBC block (0 for AEAD); |hash_len| the PRF / HKDF hash's output. */
+enum { WIRE_SUITE_AEAD = 1, WIRE_SUITE_CBC = 2 };
+typedef struct wire_suite {
+    uint16_t id;        /* IANA value, e.g. 0x1301 */
+    const char *name;   /* IANA name, e.g. "TLS_AES_128_GCM_SHA256" */
+    int tls13;          /* a TLS 1.3 suite */
+    int kind;           /* WIRE_SUITE_AEAD or WIRE_SUITE_CBC */
+    const char *cipher; /* EVP cipher name */
+    const char *hash;   /* the PRF / HKDF hash ("SHA256", "SHA384"); TLS 1.0/1.1 use MD5-SHA1 */
+    const char *mac; /* CBC suites: the HMAC digest ("SHA1", "SHA256", "SHA384"); NULL for AEAD */
+    size_t key_len, fixed_iv_len, record_iv_len, mac_len, tag_len, block_len, hash_len;
+} wire_suite;
+
+/* wire_suite_by_id returns the suite (static, never freed) with IANA value |id|, or NULL when
+ * it is unknown here or the linked OpenSSL lacks its cipher. wire_suite_by_name does the same
+ * for an IANA name ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"). wire_suite_at returns the |i|th
+ * suite of the table (from 0, whether or not OpenSSL has its cipher), NULL past the end. */
+const wire_suite *wire_suite_by_id(uint16_t id);
+const wire_suite *wire_suite_by_name(const char *name);
+const wire_suite *wire_suite_at(size_t i);
+
+/* One direction's protection state. Caller-owned plain data: the zero value is safe to clean
+ * up, and a copy (struct assignment) is an independent state that goes on from the same point
+ * (the same keys, sequence number and CBC chaining). The fields after |explicit_base| belong to
+ * this module. */
+typedef struct wire_keys {
+    const wire_suite *suite;
+    uint16_t version;     /* 0x0301..0x0304: how records are protected */
+    int encrypt_then_mac; /* RFC 7366 (CBC, TLS <= 1.2) */
+    uint8_t secret[64];   /* TLS 1.3: the traffic secret these keys come from */
+    size_t secret_len;
+    uint64_t seq; /* next record's sequence number */
+    /* TLS 1.2 AES-GCM/CCM: a record's explicit nonce is explicit_base + seq (mod 2^64). 0 sends
+     * the sequence number; OpenSSL 3.0 (AES-GCM) starts from a random value and counts up with seq,
+     * so wire_unprotect sets this from each record it opens: copied to the keys that protect the
+     * same direction again, it reproduces the sender's nonces. */
+    uint64_t explicit_base;
+    uint8_t key[32];
+    uint8_t iv[16];      /* AEAD: the fixed IV; CBC in TLS 1.0: the next record's IV */
+    uint8_t mac_key[48]; /* CBC: the HMAC key (suite->mac_len bytes) */
+} wire_keys;
+
+/* wire_keys_tls13 sets |k| to protect TLS 1.3 records with |s| (a TLS 1.3 suite) under the
+ * traffic secret |secret| (|len| == s->hash_len): key and IV by HKDF-Expand-Label (RFC 8446
+ * §7.3), seq 0. wire_keys_tls13_update moves |k| to the next traffic secret (RFC 8446 §7.2,
+ * after a KeyUpdate): new secret, key and IV, seq 0. Both return 0, TLSRIG_ERR_INVALID_ARGUMENT
+ * (wrong suite or length; |k| is then cleaned) or TLSRIG_ERR_SSL (OpenSSL failed). */
+int wire_keys_tls13(wire_keys *k, const wire_suite *s, const uint8_t *secret, size_t len);
+int wire_keys_tls13_update(wire_keys *k);
+
+/* wire_keys_tls12 sets both directions of a TLS 1.0 (0x0301) to 1.2 (0x0303) connection from
+ * the key block (RFC 5246 §6.3; RFC 2246 §6.3): PRF(master, "key expansion", server_random +
+ * client_random) cut into MAC keys, cipher keys and IVs, client's first; TLS 1.2 uses the
+ * suite's PRF hash, TLS 1.0/1.1 the MD5/SHA-1 PRF. |encrypt_then_mac| applies to CBC suites
+ * (RFC 7366; ignored for AEAD). Either output may be NULL. Returns 0,
+ * TLSRIG_ERR_INVALID_ARGUMENT (a TLS 1.3 suite, a version out of range, an AEAD suite below
+ * TLS 1.2) or TLSRIG_ERR_SSL. */
+int wire_keys_tls12(wire_keys *client_write, wire_keys *server_write, const wire_suite *s,
+                    uint16_t version, int encrypt_then_mac, const uint8_t master[48],
+                    const uint8_t client_random[32], const uint8_t server_random[32]);
+
+/* wire_keys_cleanup wipes the key material and leaves the zero value. */
+void wire_keys_cleanup(wire_keys *k);
+
+/* wire_unprotect decrypts one whole record (header included) with |k|: the content is appended
+ * to |out| and its real type set in *type (TLS 1.3: the inner type, padding removed; TLS <= 1.2:
+ * the header's type). Increments seq. Returns the content length (>= 0), or TLSRIG_ERR_SSL with
+ * *alert (may be NULL) set to bad_record_mac for a failed tag, MAC or CBC padding and for a
+ * ciphertext too short to hold them (RFC 8446 §5.2; RFC 5246 §6.2.3.2), decode_error when the
+ * header's length is not |len| - 5, record_overflow for a ciphertext or plaintext past the
+ * limit (RFC 8446 §5.2: 2^14 + 256 and 2^14; RFC 5246 §6.2.3: 2^14 + 2048 and 2^14), or
+ * unexpected_message for a TLS 1.3 inner plaintext of zeros only (RFC 8446 §5.4); seq (and the
+ * TLS 1.0 chaining IV) and |out| are then unchanged. TLSRIG_ERR_INVALID_ARGUMENT when |k| has
+ * no keys, TLSRIG_ERR_NOMEM. */
+long wire_unprotect(wire_keys *k, const uint8_t *rec, size_t len, wire_buf *out, uint8_t *type,
+                    int *alert);
+
+/* wire_protect appends one protected record carrying |len| bytes of |type| to |out|. TLS 1.3:
+ * outer type application_data and legacy version 0x0303, inner |type| then |padding| zero bytes
+ * (RFC 8446 §5.2). TLS 1.2 and below: the record version is k->version; AEAD records carry the
+ * sequence number plus explicit_base as their explicit nonce and take no padding (|padding| must
+ * be 0); CBC records are MAC-then-encrypt or encrypt-then-MAC, with the fewest padding bytes
+ * plus |padding| more (a multiple of the block; at most 256 padding bytes in all, RFC 5246
+ * §6.2.3.2). Explicit CBC IVs (TLS 1.1+) are the block cipher applied to the sequence number
+ * under the record's key, not drawn at random, so the same calls give the same bytes; TLS 1.0
+ * chains from the last ciphertext block. |len| may exceed 2^14 (for testing a peer's limit)
+ * as long as the record fits 2^16 - 1. Increments seq. Returns 0, TLSRIG_ERR_INVALID_ARGUMENT
+ * (no keys, a bad |padding|, a record too long), TLSRIG_ERR_NOMEM or TLSRIG_ERR_SSL. */
+int wire_protect(wire_keys *k, uint8_t type, const void *content, size_t len, size_t padding,
+                 wire_buf *out);
+
+/* Finished (for recomputing it over a transcript an edit changed).
+ * wire_finished_tls13: HMAC(HKDF-Expand-Label(base_secret, "finished", "", Hash.length),
+ * transcript_hash) (RFC 8446 §4.4.4) with the suite's hash: |len| and the transcript hash are
+ * s->hash_len bytes; |out| gets s->hash_len bytes.
+ * wire_finished_tls12: PRF(master, "client finished" | "server finished", handshake_hash)[0..11]
+ * (RFC 5246 §7.4.9): TLS 1.2 with the suite's hash, TLS 1.0/1.1 (version < 0x0303) the MD5/SHA-1
+ * PRF over the 36-byte MD5 || SHA-1 of the messages (a "MD5-SHA1" transcript gives it).
+ * Both return 0, TLSRIG_ERR_INVALID_ARGUMENT or TLSRIG_ERR_SSL. */
+int wire_finished_tls13(const wire_suite *s, const uint8_t *base_secret, size_t len,
+                        const uint8_t *transcript_hash, uint8_t *out);
+int wire_finished_tls12(const wire_suite *s, uint16_t version, const uint8_t master[48],
+                        int from_server, const uint8_t *handshake_hash, size_t hash_len,
+                        uint8_t out[12]);
+
+/* A running transcript hash of handshake messages (header included). Caller-owned; the zero
+ * value is safe to clean up; not to be copied (it owns a digest context). */
+typedef struct wire_transcript {
+    EVP_MD_CTX *md;
+} wire_transcript;
+
+/* wire_transcript_init starts an empty transcript with |hash| ("SHA256", "SHA384", or
+ * "MD5-SHA1" for TLS 1.0/1.1). wire_transcript_add hashes |len| more bytes.
+ * wire_transcript_hash writes the hash of what was added so far to |out| (up to 64 bytes) and
+ * its length to |*len|, and leaves the transcript running. Each returns 0,
+ * TLSRIG_ERR_INVALID_ARGUMENT (unknown hash, not initialised) or TLSRIG_ERR_SSL/NOMEM.
+ * wire_transcript_cleanup frees it and leaves the zero value. */
+int wire_transcript_init(wire_transcript *t, const char *hash);
+int wire_transcript_add(wire_transcript *t, const void *msg, size_t len);
+int wire_transcript_hash(const wire_transcript *t, uint8_t *out, size_t *len);
+void wire_transcript_cleanup(wire_transcript *t);
+
 #endif
