@@ -702,8 +702,8 @@ int wire_hs_view_load(wire_hs_view *v, uint8_t type, const uint8_t *body, size_t
 
 /* wire_hs_view_write_body appends the body the view describes to |out|: each field in order,
  * every length prefix computed from what follows it unless pinned. Returns 0;
- * TLSRIG_ERR_INVALID_ARGUMENT when a vector's unpinned contents are too long for its prefix
- * (|out| then holds a partial body past its old length); TLSRIG_ERR_NOMEM.
+ * TLSRIG_ERR_INVALID_ARGUMENT when a vector's unpinned contents are too long for its prefix;
+ * TLSRIG_ERR_NOMEM. On failure |out| is left as it was.
  * wire_hs_view_write appends the whole message: type, 24-bit length (the body's, or the
  * pinned one) and body; same returns. */
 int wire_hs_view_write_body(const wire_hs_view *v, wire_buf *out);
@@ -754,7 +754,8 @@ int wire_hs_field_remove(wire_hs_fields *f, const char *name);
 
 /* wire_hs_field_insert adds a field |name| with encoding |enc| before index |index| (negative
  * or past the end: at the end), its value |len| bytes of |data| as wire_hs_field_set1 takes
- * them (a list encoding may be given no bytes: an empty list). Names need not be unique.
+ * them (a list encoding given no bytes is an empty list, an integer given no bytes is 0). Names
+ * need not be unique.
  * Returns the new field's index, TLSRIG_ERR_INVALID_ARGUMENT (empty name, unknown |enc|, a
  * value as set1 refuses) or TLSRIG_ERR_NOMEM. */
 long wire_hs_field_insert(wire_hs_fields *f, long index, const char *name, wire_enc enc,

@@ -238,9 +238,16 @@ static int parse_exts(wire_hs_field *fd, cursor *c)
     return 0;
 }
 
+/* An empty body may come as NULL: the cursor points at a static empty string instead, so no
+ * offset is ever added to a null pointer. */
+static cursor cursor_over(const uint8_t *data, size_t len)
+{
+    return (cursor){data != NULL ? data : (const uint8_t *)"", len, 0};
+}
+
 int wire__hs_parse_list(wire_hs_field *fd, const uint8_t *data, size_t len)
 {
-    cursor c = {data, len, 0};
+    cursor c = cursor_over(data, len);
     if (fd->enc == WIRE_ENC_EXTENSIONS)
         return parse_exts(fd, &c);
     layout lay = fd->enc == WIRE_ENC_CERT_ENTRIES ? LAYOUT(entry13) : LAYOUT(entry12);
@@ -266,7 +273,7 @@ int wire_hs_view_parse(wire_hs_view *v, uint8_t type, const uint8_t *body, size_
     wire_hs_view_cleanup(v);
     v->type = type;
     v->tls13 = tls13 != 0;
-    cursor c = {body, len, 0};
+    cursor c = cursor_over(body, len);
     int rc = read_items(&v->msg, lay, &c);
     if (rc == 0 && c.off != c.len)
         rc = TLSRIG_ERR_INVALID_ARGUMENT; /* bytes after the last field */

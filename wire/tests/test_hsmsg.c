@@ -854,6 +854,39 @@ static void names_both_ways(void **state)
     assert_int_equal(ext, 28);
 }
 
+/* What an edit step does with a message in flight: "tamper server EncryptedExtensions
+ * remove-extension alpn", from the message with its header to the message with its header. */
+static void names_drive_an_edit(void **state)
+{
+    msgs ms = {0};
+    hand_made(&ms);
+    wire_buf in = {0}, out = {0};
+    assert_int_equal(ms.m[0].type, WIRE_HS_ENCRYPTED_EXTENSIONS);
+    assert_int_equal(wire_hs_write(&in, ms.m[0].type, ms.m[0].body.data, ms.m[0].body.len), 0);
+    wire_hs_reader rd = {0};
+    wire_hs_msg hm;
+    assert_int_equal(wire_hs_push(&rd, in.data, in.len), 0);
+    assert_int_equal(wire_hs_next(&rd, &hm, NULL), (long)in.len);
+    int type = wire_hs_type_from_name("EncryptedExtensions");
+    int ext = wire_ext_type_from_name("alpn");
+    assert_int_equal(hm.type, type);
+    wire_hs_view v = {0};
+    assert_int_equal(wire_hs_view_load(&v, hm.type, hm.body, hm.len, 1, NULL), 1);
+    assert_int_equal(wire_hs_ext_remove(&v.msg, (uint16_t)ext), 1);
+    assert_int_equal(wire_hs_view_write(&v, &out), 0);
+    /* the message and its block are 9 bytes shorter: the extension's 4-byte header and data */
+    assert_int_equal(out.len, in.len - 9);
+    assert_int_equal(wire_hs_push(&rd, out.data, out.len), 0);
+    assert_int_equal(wire_hs_next(&rd, &hm, NULL), (long)out.len);
+    assert_int_equal(hm.len, 6);
+    assert_memory_equal(hm.body, "\x00\x04\x00\x00\x00\x00", 6);
+    wire_hs_reader_cleanup(&rd);
+    wire_hs_view_cleanup(&v);
+    wire_buf_cleanup(&in);
+    wire_buf_cleanup(&out);
+    msgs_cleanup(&ms);
+}
+
 /* ---- misuse ---- */
 
 static void misuse_is_reported(void **state)
@@ -940,6 +973,7 @@ int main(void)
         cmocka_unit_test(bad_extension_lengths),
         cmocka_unit_test(mutated_bodies),
         cmocka_unit_test(names_both_ways),
+        cmocka_unit_test(names_drive_an_edit),
         cmocka_unit_test(misuse_is_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
