@@ -621,4 +621,368 @@ int wire_transcript_add(wire_transcript *t, const void *msg, size_t len);
 int wire_transcript_hash(const wire_transcript *t, uint8_t *out, size_t *len);
 void wire_transcript_cleanup(wire_transcript *t);
 
+/* ==== handshake message views ==== */
+
+/* A structured, editable view of one handshake message body (RFC 8446 §4, RFC 5246 §7.4):
+ * an ordered list of named fields, each with its wire encoding, one of which may be an
+ * extension list or a certificate list. A man in the middle parses a message, sets, removes
+ * or adds fields and extensions, and writes it back; lengths are recomputed on write unless a
+ * field's length was pinned on purpose, so well-formed and deliberately malformed messages
+ * come from the same calls. */
+
+/* Handshake message types (RFC 8446 §4, RFC 5246 §7.4, RFC 6066 §8 for certificate_status):
+ * X(ENUM_NAME, value, "RFC name"). */
+#define WIRE_HS_TYPES(X)                                                                           \
+    X(HELLO_REQUEST, 0, "HelloRequest")                                                            \
+    X(CLIENT_HELLO, 1, "ClientHello")                                                              \
+    X(SERVER_HELLO, 2, "ServerHello")                                                              \
+    X(HELLO_VERIFY_REQUEST, 3, "HelloVerifyRequest")                                               \
+    X(NEW_SESSION_TICKET, 4, "NewSessionTicket")                                                   \
+    X(END_OF_EARLY_DATA, 5, "EndOfEarlyData")                                                      \
+    X(ENCRYPTED_EXTENSIONS, 8, "EncryptedExtensions")                                              \
+    X(CERTIFICATE, 11, "Certificate")                                                              \
+    X(SERVER_KEY_EXCHANGE, 12, "ServerKeyExchange")                                                \
+    X(CERTIFICATE_REQUEST, 13, "CertificateRequest")                                               \
+    X(SERVER_HELLO_DONE, 14, "ServerHelloDone")                                                    \
+    X(CERTIFICATE_VERIFY, 15, "CertificateVerify")                                                 \
+    X(CLIENT_KEY_EXCHANGE, 16, "ClientKeyExchange")                                                \
+    X(FINISHED, 20, "Finished")                                                                    \
+    X(CERTIFICATE_STATUS, 22, "CertificateStatus")                                                 \
+    X(KEY_UPDATE, 24, "KeyUpdate")                                                                 \
+    X(COMPRESSED_CERTIFICATE, 25, "CompressedCertificate")                                         \
+    X(MESSAGE_HASH, 254, "message_hash")
+
+#define WIRE__HS_TYPE_ENUM(name, value, text) WIRE_HS_##name = value,
+enum { WIRE_HS_TYPES(WIRE__HS_TYPE_ENUM) };
+#undef WIRE__HS_TYPE_ENUM
+
+/* Extension types: those RFC 8446 §4.2 lists, and the TLS 1.2 ones a rig meets (RFC 5746,
+ * RFC 7627, RFC 7366, RFC 5077, RFC 8449, RFC 6066, RFC 7301, RFC 7685, RFC 8422):
+ * X(ENUM_NAME, value, "RFC name"). */
+#define WIRE_EXT_TYPES(X)                                                                          \
+    X(SERVER_NAME, 0, "server_name")                                                               \
+    X(MAX_FRAGMENT_LENGTH, 1, "max_fragment_length")                                               \
+    X(STATUS_REQUEST, 5, "status_request")                                                         \
+    X(SUPPORTED_GROUPS, 10, "supported_groups")                                                    \
+    X(EC_POINT_FORMATS, 11, "ec_point_formats")                                                    \
+    X(SIGNATURE_ALGORITHMS, 13, "signature_algorithms")                                            \
+    X(USE_SRTP, 14, "use_srtp")                                                                    \
+    X(HEARTBEAT, 15, "heartbeat")                                                                  \
+    X(ALPN, 16, "application_layer_protocol_negotiation")                                          \
+    X(SIGNED_CERTIFICATE_TIMESTAMP, 18, "signed_certificate_timestamp")                            \
+    X(CLIENT_CERTIFICATE_TYPE, 19, "client_certificate_type")                                      \
+    X(SERVER_CERTIFICATE_TYPE, 20, "server_certificate_type")                                      \
+    X(PADDING, 21, "padding")                                                                      \
+    X(ENCRYPT_THEN_MAC, 22, "encrypt_then_mac")                                                    \
+    X(EXTENDED_MASTER_SECRET, 23, "extended_master_secret")                                        \
+    X(RECORD_SIZE_LIMIT, 28, "record_size_limit")                                                  \
+    X(SESSION_TICKET, 35, "session_ticket")                                                        \
+    X(PRE_SHARED_KEY, 41, "pre_shared_key")                                                        \
+    X(EARLY_DATA, 42, "early_data")                                                                \
+    X(SUPPORTED_VERSIONS, 43, "supported_versions")                                                \
+    X(COOKIE, 44, "cookie")                                                                        \
+    X(PSK_KEY_EXCHANGE_MODES, 45, "psk_key_exchange_modes")                                        \
+    X(CERTIFICATE_AUTHORITIES, 47, "certificate_authorities")                                      \
+    X(OID_FILTERS, 48, "oid_filters")                                                              \
+    X(POST_HANDSHAKE_AUTH, 49, "post_handshake_auth")                                              \
+    X(SIGNATURE_ALGORITHMS_CERT, 50, "signature_algorithms_cert")                                  \
+    X(KEY_SHARE, 51, "key_share")                                                                  \
+    X(RENEGOTIATION_INFO, 65281, "renegotiation_info")
+
+#define WIRE__EXT_TYPE_ENUM(name, value, text) WIRE_EXT_##name = value,
+enum { WIRE_EXT_TYPES(WIRE__EXT_TYPE_ENUM) };
+#undef WIRE__EXT_TYPE_ENUM
+
+/* wire_hs_type_name returns the RFC name of handshake message |type| ("ClientHello", ...),
+ * static, or NULL for a type not in WIRE_HS_TYPES. */
+const char *wire_hs_type_name(int type);
+
+/* wire_hs_type_from_name returns the type named by |name| (0..255), or
+ * TLSRIG_ERR_INVALID_ARGUMENT when nothing has that name. Case, '_', '-' and spaces are
+ * ignored ("EncryptedExtensions", "encrypted_extensions", "encrypted-extensions" are one
+ * name); a decimal or 0x-prefixed hexadecimal number below 256 names that type. */
+int wire_hs_type_from_name(const char *name);
+
+/* wire_ext_type_name returns the RFC name of extension |type| ("key_share", ...), static, or
+ * NULL for a type not in WIRE_EXT_TYPES. */
+const char *wire_ext_type_name(int type);
+
+/* wire_ext_type_from_name returns the extension type named by |name| (0..65535), or
+ * TLSRIG_ERR_INVALID_ARGUMENT. Matching is as for wire_hs_type_from_name; the short names
+ * "alpn", "sni", "ems", "etm", "elliptic_curves" (supported_groups' RFC 4492 name) and
+ * "sigalgs" are accepted too, and a number below 65536 names that type. */
+int wire_ext_type_from_name(const char *name);
+
+/* The random of a HelloRetryRequest: SHA-256("HelloRetryRequest") (RFC 8446 §4.1.3). */
+extern const uint8_t wire_hs_hrr_random[32];
+
+/* How a field is written. Integers are fixed-size, big-endian; opaque bytes have no length
+ * prefix (a fixed-size value such as a random, or the rest of a body); vectors have a length
+ * prefix of 1, 2 or 3 bytes (RFC 8446 §3.4). The last three are vectors whose contents the
+ * view holds as a list: extensions (2-byte length, each extension a 2-byte type and a
+ * 2-byte-length body, RFC 8446 §4.2), TLS 1.2 certificates (3-byte length, each certificate
+ * a 3-byte-length cert_data, RFC 5246 §7.4.2) and TLS 1.3 CertificateEntry items (3-byte
+ * length, each entry cert_data and an extension list, RFC 8446 §4.4.2). */
+typedef enum wire_enc {
+    WIRE_ENC_U8 = 1,
+    WIRE_ENC_U16 = 2,
+    WIRE_ENC_U24 = 3,
+    WIRE_ENC_U32 = 4,
+    WIRE_ENC_OPAQUE,
+    WIRE_ENC_VEC8,
+    WIRE_ENC_VEC16,
+    WIRE_ENC_VEC24,
+    WIRE_ENC_EXTENSIONS,
+    WIRE_ENC_CERT_LIST,
+    WIRE_ENC_CERT_ENTRIES,
+} wire_enc;
+
+/* One extension: its type, its data (owned), and an optional pinned length written instead of
+ * data.len. */
+typedef struct wire_hs_ext {
+    uint16_t type;
+    wire_buf data;
+    int has_length_override;
+    uint32_t length_override;
+} wire_hs_ext;
+
+typedef struct wire_hs_field wire_hs_field;
+
+/* An ordered list of fields: a message body, or one certificate entry of a Certificate
+ * message. Caller-owned inside a wire_hs_view (entries are owned by their list); read and
+ * change it only through the wire_hs_field_* and wire_hs_ext_* functions. */
+typedef struct wire_hs_fields {
+    wire_hs_field *v;
+    size_t n;
+    size_t cap;
+} wire_hs_fields;
+
+/* One field. |name| is owned. For integers and opaque bytes and vectors |value| holds the
+ * bytes without any prefix (an integer as exactly its width in big-endian bytes). For the
+ * list encodings the list is in |exts| or |entries| and |value| only caches their encoding
+ * for wire_hs_field_get0. A pinned length (has_length_override) is written as the field's
+ * length prefix whatever the contents are. */
+struct wire_hs_field {
+    char *name;
+    wire_enc enc;
+    wire_buf value;
+    int has_length_override;
+    uint32_t length_override;
+    wire_hs_ext *exts; /* WIRE_ENC_EXTENSIONS */
+    size_t n_exts;
+    size_t cap_exts;
+    wire_hs_fields *entries; /* WIRE_ENC_CERT_LIST, WIRE_ENC_CERT_ENTRIES */
+    size_t n_entries;
+    size_t cap_entries;
+};
+
+/* A parsed handshake message. Caller-owned; the zero value is an empty view, safe to clean
+ * up. |type| is the message type written back (a caller may change it); |tls13| the form the
+ * body was read in; |raw| is set when the body is held as one opaque field "body" (a type
+ * without a structured view, a body that did not parse, or wire_hs_view_parse_raw); |hrr| is
+ * set for a ServerHello whose random is wire_hs_hrr_random. |msg| holds the fields. A pinned
+ * message length (has_length_override) goes into the 4-byte header wire_hs_view_write makes.
+ *
+ * The fields each type's view holds, in order (names as in RFC 8446 §4 and RFC 5246 §7.4;
+ * "extensions" is WIRE_ENC_EXTENSIONS):
+ *   ClientHello          legacy_version u16, random opaque[32], legacy_session_id vec8,
+ *                        cipher_suites vec16, legacy_compression_methods vec8, extensions
+ *                        (absent when a TLS 1.2 hello ends after the compression methods)
+ *   ServerHello (and HelloRetryRequest)  legacy_version u16, random opaque[32],
+ *                        legacy_session_id_echo vec8, cipher_suite u16,
+ *                        legacy_compression_method u8, extensions (absent as above)
+ *   EncryptedExtensions  extensions
+ *   Certificate 1.3      certificate_request_context vec8, certificate_list (CERT_ENTRIES:
+ *                        each entry cert_data vec24, extensions)
+ *   Certificate 1.2      certificate_list (CERT_LIST: each entry cert_data vec24)
+ *   CertificateRequest 1.3  certificate_request_context vec8, extensions
+ *   CertificateRequest 1.2  certificate_types vec8, supported_signature_algorithms vec16,
+ *                        certificate_authorities vec16
+ *   CertificateVerify    algorithm u16, signature vec16
+ *   Finished             verify_data opaque (the whole body)
+ *   NewSessionTicket 1.3 ticket_lifetime u32, ticket_age_add u32, ticket_nonce vec8,
+ *                        ticket vec16, extensions
+ *   NewSessionTicket 1.2 ticket_lifetime_hint u32, ticket vec16 (RFC 5077 §3.3)
+ *   KeyUpdate            request_update u8
+ *   HelloRequest         no fields (the body is empty)
+ *   any other type       body opaque (raw: ServerKeyExchange, ClientKeyExchange,
+ *                        ServerHelloDone, EndOfEarlyData, ...) */
+typedef struct wire_hs_view {
+    uint8_t type;
+    int tls13;
+    int raw;
+    int hrr;
+    wire_hs_fields msg;
+    int has_length_override;
+    uint32_t length_override;
+} wire_hs_view;
+
+/* wire_hs_view_init sets the zero value. wire_hs_view_cleanup frees everything the view owns
+ * and leaves the zero value (NULL and the zero value are safe). */
+void wire_hs_view_init(wire_hs_view *v);
+void wire_hs_view_cleanup(wire_hs_view *v);
+
+/* wire_hs_view_parse reads |len| bytes of |body| (the message body, without its 4-byte
+ * header, as wire_hs_next gives it) of message |type| into |v|, replacing what |v| held.
+ * |tls13| chooses the TLS 1.3 or 1.2 form where they differ (Certificate, CertificateRequest,
+ * NewSessionTicket). The parse checks syntax only (RFC 8446 §3, §4): every length inside the
+ * body, the bounds of each vector (e.g. legacy_session_id<0..32>, cipher_suites<2..2^16-2> of
+ * 2-byte items, cert_data<1..2^24-1>), fixed sizes, and that nothing follows the last field;
+ * values (versions, duplicate extensions, request_update) are not judged. Returns 0;
+ * TLSRIG_ERR_INVALID_ARGUMENT for malformed bytes, with |*alert| (may be NULL) set to
+ * WIRE_ALERT_DECODE_ERROR (RFC 8446 §6: a message that cannot be parsed, or has a length out
+ * of range or past its end) and |v| left empty; TLSRIG_ERR_NOMEM. |body| is copied. */
+int wire_hs_view_parse(wire_hs_view *v, uint8_t type, const uint8_t *body, size_t len, int tls13,
+                       int *alert);
+
+/* wire_hs_view_parse_raw makes |v| a raw view of the body (one opaque field "body"), whatever
+ * the type and bytes: 0 or TLSRIG_ERR_NOMEM. */
+int wire_hs_view_parse_raw(wire_hs_view *v, uint8_t type, const uint8_t *body, size_t len,
+                           int tls13);
+
+/* wire_hs_view_load is wire_hs_view_parse with the raw fallback, so an edit always has a view:
+ * returns 1 for a structured view, 0 for a raw one (the body did not parse; |*alert|, may be
+ * NULL, says what a receiver would send), or TLSRIG_ERR_NOMEM. */
+int wire_hs_view_load(wire_hs_view *v, uint8_t type, const uint8_t *body, size_t len, int tls13,
+                      int *alert);
+
+/* wire_hs_view_write_body appends the body the view describes to |out|: each field in order,
+ * every length prefix computed from what follows it unless pinned. Returns 0;
+ * TLSRIG_ERR_INVALID_ARGUMENT when a vector's unpinned contents are too long for its prefix;
+ * TLSRIG_ERR_NOMEM. On failure |out| is left as it was.
+ * wire_hs_view_write appends the whole message: type, 24-bit length (the body's, or the
+ * pinned one) and body; same returns. */
+int wire_hs_view_write_body(const wire_hs_view *v, wire_buf *out);
+int wire_hs_view_write(const wire_hs_view *v, wire_buf *out);
+
+/* wire_hs_view_set_length_override pins the length the message header carries to |len|
+ * (< 2^24), or unpins it when |len| is negative. Returns 0 or TLSRIG_ERR_INVALID_ARGUMENT. */
+int wire_hs_view_set_length_override(wire_hs_view *v, long len);
+
+/* ---- fields ---- */
+
+/* A field is found by its name: the first one with that name (wire_hs_field_insert may add a
+ * second one on purpose). Every function taking a wire_hs_fields returns
+ * TLSRIG_ERR_INVALID_ARGUMENT when it or |name| is NULL. */
+
+/* wire_hs_field_count returns the number of fields (0 for NULL). wire_hs_field_index returns
+ * the index of the field named |name|, or TLSRIG_ERR_NOT_AVAILABLE. wire_hs_field_get0_at
+ * returns field |i|, borrowed until the list changes, or NULL when |i| is out of range. */
+size_t wire_hs_field_count(const wire_hs_fields *f);
+long wire_hs_field_index(const wire_hs_fields *f, const char *name);
+const wire_hs_field *wire_hs_field_get0_at(const wire_hs_fields *f, size_t i);
+
+/* wire_hs_field_get0 sets |*data| and |*len| to the value of the field |name| without its
+ * length prefix (for a list field: the list's encoding, as it would be written), borrowed
+ * until |f| changes. Returns 0, TLSRIG_ERR_NOT_AVAILABLE (no such field), TLSRIG_ERR_NOMEM or
+ * TLSRIG_ERR_INVALID_ARGUMENT (a list that cannot be written). */
+int wire_hs_field_get0(wire_hs_fields *f, const char *name, const uint8_t **data, size_t *len);
+
+/* wire_hs_field_get_int sets |*value| from an integer field. Returns 0,
+ * TLSRIG_ERR_NOT_AVAILABLE, or TLSRIG_ERR_INVALID_ARGUMENT for a field that is not an
+ * integer. */
+int wire_hs_field_get_int(const wire_hs_fields *f, const char *name, uint64_t *value);
+
+/* wire_hs_field_set1 copies |len| bytes into the field |name|. An integer field takes exactly
+ * its width in big-endian bytes; an extension or certificate list field takes the encoding of
+ * a list (without the outer prefix) and is read into its list. A pinned length stays pinned.
+ * Returns 0, TLSRIG_ERR_NOT_AVAILABLE, TLSRIG_ERR_INVALID_ARGUMENT (wrong width, a list that
+ * does not parse), TLSRIG_ERR_NOMEM. */
+int wire_hs_field_set1(wire_hs_fields *f, const char *name, const uint8_t *data, size_t len);
+
+/* wire_hs_field_set_int sets an integer field to |value|. Returns 0, TLSRIG_ERR_NOT_AVAILABLE,
+ * or TLSRIG_ERR_INVALID_ARGUMENT (not an integer field, or |value| wider than it). */
+int wire_hs_field_set_int(wire_hs_fields *f, const char *name, uint64_t value);
+
+/* wire_hs_field_remove drops the field |name| (its bytes are left out when written: a way to
+ * make a malformed message). Returns 0 or TLSRIG_ERR_NOT_AVAILABLE. */
+int wire_hs_field_remove(wire_hs_fields *f, const char *name);
+
+/* wire_hs_field_insert adds a field |name| with encoding |enc| before index |index| (negative
+ * or past the end: at the end), its value |len| bytes of |data| as wire_hs_field_set1 takes
+ * them (a list encoding given no bytes is an empty list, an integer given no bytes is 0). Names
+ * need not be unique.
+ * Returns the new field's index, TLSRIG_ERR_INVALID_ARGUMENT (empty name, unknown |enc|, a
+ * value as set1 refuses) or TLSRIG_ERR_NOMEM. */
+long wire_hs_field_insert(wire_hs_fields *f, long index, const char *name, wire_enc enc,
+                          const uint8_t *data, size_t len);
+
+/* wire_hs_field_set_length_override pins the length prefix of the vector or list field |name|
+ * to |len|, written whatever the contents are; a negative |len| unpins it. Returns 0,
+ * TLSRIG_ERR_NOT_AVAILABLE, or TLSRIG_ERR_INVALID_ARGUMENT (a field without a length prefix,
+ * or |len| too wide for the prefix). The extension block's length is the "extensions"
+ * field's. */
+int wire_hs_field_set_length_override(wire_hs_fields *f, const char *name, long len);
+
+/* ---- extensions ---- */
+
+/* These work on the first WIRE_ENC_EXTENSIONS field of |f| (the message's, or an entry's).
+ * Indexes count from 0 in wire order. Duplicates are allowed (RFC 8446 §4.2 forbids them on
+ * the wire; a rig must be able to send them). Functions return TLSRIG_ERR_INVALID_ARGUMENT
+ * for a NULL list or an index out of range. */
+
+/* wire_hs_ext_count returns the number of extensions (0 when there is no extension list). */
+size_t wire_hs_ext_count(const wire_hs_fields *f);
+
+/* wire_hs_ext_find returns the index of the first extension of |type| at or after |from|, or
+ * TLSRIG_ERR_NOT_AVAILABLE. */
+long wire_hs_ext_find(const wire_hs_fields *f, uint16_t type, size_t from);
+
+/* wire_hs_ext_get0_at sets |*type| (may be NULL), |*data| and |*len| for extension |i|, data
+ * borrowed until the list changes: 0 or TLSRIG_ERR_INVALID_ARGUMENT. wire_hs_ext_get0 does
+ * the same for the first extension of |type|: 0 or TLSRIG_ERR_NOT_AVAILABLE. */
+int wire_hs_ext_get0_at(const wire_hs_fields *f, size_t i, uint16_t *type, const uint8_t **data,
+                        size_t *len);
+int wire_hs_ext_get0(const wire_hs_fields *f, uint16_t type, const uint8_t **data, size_t *len);
+
+/* wire_hs_ext_set1 copies |len| bytes of |data| into the first extension of |type|, or adds
+ * one at the end when there is none (and an extension list at the end of |f| when it has
+ * none). Returns the extension's index, TLSRIG_ERR_INVALID_ARGUMENT (|len| > 65535) or
+ * TLSRIG_ERR_NOMEM. wire_hs_ext_set1_at replaces type and data of extension |i|: 0 or an
+ * error. A pinned length stays pinned. */
+long wire_hs_ext_set1(wire_hs_fields *f, uint16_t type, const uint8_t *data, size_t len);
+int wire_hs_ext_set1_at(wire_hs_fields *f, size_t i, uint16_t type, const uint8_t *data,
+                        size_t len);
+
+/* wire_hs_ext_insert adds an extension (even a duplicate) before index |index| (negative or
+ * past the end: at the end), making an extension list at the end of |f| when it has none.
+ * Returns its index, TLSRIG_ERR_INVALID_ARGUMENT (|len| > 65535) or TLSRIG_ERR_NOMEM. */
+long wire_hs_ext_insert(wire_hs_fields *f, long index, uint16_t type, const uint8_t *data,
+                        size_t len);
+
+/* wire_hs_ext_remove drops every extension of |type| and returns how many it dropped (0 when
+ * none; negative only for TLSRIG_ERR_INVALID_ARGUMENT). wire_hs_ext_remove_at drops extension
+ * |i|: 0 or an error. The extension list itself stays (empty: a 2-byte zero length); remove
+ * the "extensions" field to leave the block out. */
+long wire_hs_ext_remove(wire_hs_fields *f, uint16_t type);
+int wire_hs_ext_remove_at(wire_hs_fields *f, size_t i);
+
+/* wire_hs_ext_move moves extension |from| so that it ends at index |to| (both < count): 0 or
+ * TLSRIG_ERR_INVALID_ARGUMENT. */
+int wire_hs_ext_move(wire_hs_fields *f, size_t from, size_t to);
+
+/* wire_hs_ext_set_length_override pins the 2-byte length written for extension |i| to |len|
+ * (0..65535), or unpins it when |len| is negative: 0 or TLSRIG_ERR_INVALID_ARGUMENT. */
+int wire_hs_ext_set_length_override(wire_hs_fields *f, size_t i, long len);
+
+/* ---- certificate entries (Certificate, RFC 8446 §4.4.2, RFC 5246 §7.4.2) ---- */
+
+/* Entries are the items of the view's first certificate list field ("certificate_list"):
+ * each is a wire_hs_fields with "cert_data" (vec24) and, in the TLS 1.3 form, "extensions",
+ * so the field and extension functions work on it. */
+
+/* wire_hs_view_entry_count returns the number of entries (0 without a certificate list).
+ * wire_hs_view_get0_entry returns entry |i|, borrowed until the entries change, or NULL. */
+size_t wire_hs_view_entry_count(const wire_hs_view *v);
+wire_hs_fields *wire_hs_view_get0_entry(wire_hs_view *v, size_t i);
+
+/* wire_hs_view_insert_entry adds an entry before |index| (negative or past the end: at the
+ * end) with a copy of |cert_data| and, when the list is the TLS 1.3 form, an empty extension
+ * list. Returns its index, TLSRIG_ERR_INVALID_ARGUMENT (no certificate list in |v|) or
+ * TLSRIG_ERR_NOMEM. wire_hs_view_set1_entry replaces entry |i|'s cert_data (its extensions
+ * stay); wire_hs_view_remove_entry drops entry |i|. Both return 0 or an error. */
+long wire_hs_view_insert_entry(wire_hs_view *v, long index, const uint8_t *cert_data, size_t len);
+int wire_hs_view_set1_entry(wire_hs_view *v, size_t i, const uint8_t *cert_data, size_t len);
+int wire_hs_view_remove_entry(wire_hs_view *v, size_t i);
+
 #endif
