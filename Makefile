@@ -30,6 +30,7 @@ WIRE_HDRS   := wire/include/wire.h $(wildcard wire/src/*.h)
 WIRE_A      := $(BUILD)/lib/libwire.a
 ASAN_WIRE_A := $(BUILD)/asan/lib/libwire.a
 WIRE_TEST_SRCS := $(sort $(wildcard wire/tests/test_*.c))
+WIRE_TEST_HELPERS := $(filter-out $(WIRE_TEST_SRCS),$(wildcard wire/tests/*.c))
 WIRE_TESTS  := $(WIRE_TEST_SRCS:wire/tests/%.c=$(BUILD)/tests/wire_%)
 ASAN_WIRE_TESTS := $(WIRE_TEST_SRCS:wire/tests/%.c=$(BUILD)/asan/tests/wire_%)
 
@@ -106,14 +107,17 @@ $(ASAN_WIRE_A): $(ASAN_WIRE_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/tests/wire_%: wire/tests/%.c $(WIRE_A) $(LIB_A) $(WIRE_HDRS)
+$(BUILD)/tests/wire_%: wire/tests/%.c $(WIRE_TEST_HELPERS) wire/tests/testlib.h $(WIRE_A) \
+                      $(LIB_A) $(WIRE_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(BASE_CFLAGS) $(CFLAGS) $< -o $@ $(WIRE_A) $(LIB_A) -lcmocka $(LDLIBS_SSL)
+	$(CC) $(CPPFLAGS) -Iwire/tests $(BASE_CFLAGS) $(CFLAGS) $< $(WIRE_TEST_HELPERS) -o $@ \
+	    $(WIRE_A) $(LIB_A) -lcmocka $(LDLIBS_SSL)
 
-$(BUILD)/asan/tests/wire_%: wire/tests/%.c $(ASAN_WIRE_A) $(ASAN_LIB) $(WIRE_HDRS)
+$(BUILD)/asan/tests/wire_%: wire/tests/%.c $(WIRE_TEST_HELPERS) wire/tests/testlib.h \
+                            $(ASAN_WIRE_A) $(ASAN_LIB) $(WIRE_HDRS)
 	@mkdir -p $(@D)
-	$(ASAN_CC) $(CPPFLAGS) $(BASE_CFLAGS) $(ASAN_FLAGS) $< -o $@ $(ASAN_WIRE_A) $(ASAN_LIB) \
-	    -lcmocka $(LDLIBS_SSL)
+	$(ASAN_CC) $(CPPFLAGS) -Iwire/tests $(BASE_CFLAGS) $(ASAN_FLAGS) $< $(WIRE_TEST_HELPERS) \
+	    -o $@ $(ASAN_WIRE_A) $(ASAN_LIB) -lcmocka $(LDLIBS_SSL)
 
 $(BUILD)/obj/engine/%.o: engine/src/%.c $(ENGINE_HDRS)
 	@mkdir -p $(@D)

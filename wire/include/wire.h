@@ -209,7 +209,9 @@ long wire_hs_to_records(wire_buf *out, const uint8_t *msgs, size_t len, uint16_t
     X(CLIENT_TRAFFIC_SECRET_0)                                                                     \
     X(SERVER_TRAFFIC_SECRET_0)                                                                     \
     X(EARLY_EXPORTER_SECRET)                                                                       \
-    X(EXPORTER_SECRET)
+    X(EXPORTER_SECRET)                                                                             \
+    X(CLIENT_TRAFFIC_SECRET_N)                                                                     \
+    X(SERVER_TRAFFIC_SECRET_N)
 
 #define WIRE__KEYLOG_ENUM(name) WIRE_KEYLOG_##name,
 typedef enum wire_keylog_label {
@@ -220,20 +222,27 @@ typedef enum wire_keylog_label {
 #define WIRE_KEYLOG_MAX_SECRET 64 /* SHA-384 is the longest hash TLS 1.3 uses: 48 */
 
 /* One key log line: CLIENT_RANDOM carries the TLS 1.2 master secret (48 bytes); the others
- * TLS 1.3 secrets as long as the suite's hash. */
+ * TLS 1.3 secrets as long as the suite's hash. The _N labels stand for the lines written
+ * after each KeyUpdate: CLIENT_TRAFFIC_SECRET_1, _2, ... (|generation| holds the number) or,
+ * as OpenSSL 3.0 writes them, the letter N itself in KeyUpdate order (|generation| 0, as for
+ * every other label). */
 typedef struct wire_keylog_entry {
     wire_keylog_label label;
+    unsigned generation;
     uint8_t client_random[32];
     uint8_t secret[WIRE_KEYLOG_MAX_SECRET];
     size_t secret_len;
 } wire_keylog_entry;
 
-/* wire_keylog_label_name returns the label's text ("CLIENT_RANDOM", ...), or NULL. */
+/* wire_keylog_label_name returns the label's text ("CLIENT_RANDOM", ...; the _N labels as
+ * "CLIENT_TRAFFIC_SECRET_N"), or NULL. */
 const char *wire_keylog_label_name(wire_keylog_label label);
 
 /* wire_keylog_parse_line parses one line (|len| bytes, no newline needed; a trailing '\r' or
  * '\n' is ignored). Returns 1 and fills |*out| for an entry, 0 for a blank or '#' comment
- * line, or TLSRIG_ERR_INVALID_ARGUMENT with the reason in |why| (may be NULL) for anything
+ * line or an RSA pre-master secret line (a kind this parser knows and has no use for: no
+ * record keys come from it without the handshake), or TLSRIG_ERR_INVALID_ARGUMENT with the
+ * reason in |why| (may be NULL) for anything
  * else: an unknown label, a client random that is not 64 hex digits, a secret that is not an
  * even number of hex digits or longer than WIRE_KEYLOG_MAX_SECRET bytes, extra words. */
 int wire_keylog_parse_line(const char *line, size_t len, wire_keylog_entry *out, char *why,
@@ -621,7 +630,7 @@ int wire_transcript_add(wire_transcript *t, const void *msg, size_t len);
 int wire_transcript_hash(const wire_transcript *t, uint8_t *out, size_t *len);
 void wire_transcript_cleanup(wire_transcript *t);
 
-/* ==== handshake message views ==== */
+/* ---- handshake message views ---- */
 
 /* A structured, editable view of one handshake message body (RFC 8446 §4, RFC 5246 §7.4):
  * an ordered list of named fields, each with its wire encoding, one of which may be an
@@ -984,5 +993,85 @@ wire_hs_fields *wire_hs_view_get0_entry(wire_hs_view *v, size_t i);
 long wire_hs_view_insert_entry(wire_hs_view *v, long index, const uint8_t *cert_data, size_t len);
 int wire_hs_view_set1_entry(wire_hs_view *v, size_t i, const uint8_t *cert_data, size_t len);
 int wire_hs_view_remove_entry(wire_hs_view *v, size_t i);
+
+/* ---- the man in the middle ---- */
+
+/* A wire_mitm sits in a pump as its filter (opts.filter = wire_mitm_filter, opts.filter_arg =
+ * the mitm). It frames each side's records, decrypts protected ones with keys derived from
+ * the secrets that side logged (wire_mitm_keylog), reassembles handshake messages, hands
+ * every message (or alert, application data, ChangeCipherSpec) to an edit function, and
+ * re-protects what it forwards with the receiver's keys: the receiver's own secrets once it
+ * has logged them, else the sender's while no edit has changed the handshake (both sides
+ * then hold the same secrets), else the output waits until the receiver logs them. It
+ * follows the key epochs from the messages themselves: TLS 1.3 early, handshake and
+ * application keys and KeyUpdate (RFC 8446 §7.2, §7.3), TLS 1.2 and below ChangeCipherSpec,
+ * including renegotiation. A record it cannot decrypt (no secret logged, a suite it does not
+ * know) passes unchanged and is counted. It needs the record protection above. */
+typedef struct wire_mitm wire_mitm;
+
+/* What an edit function gets: one unit in flight. |data| holds a whole handshake message
+ * (4-byte header included) or a record's content (alert, application data, CCS); the
+ * function may change it in place. */
+typedef struct wire_mitm_msg {
+    int from;         /* WIRE_CLIENT or WIRE_SERVER: who sent it */
+    uint8_t type;     /* content type (WIRE_CT_*) */
+    int protected;    /* it arrived under record protection */
+    int epoch;        /* the sender's key epoch: 0 in the clear, one more at each key change */
+    uint16_t version; /* the negotiated version, 0 before the ServerHello */
+    wire_buf *data;
+} wire_mitm_msg;
+
+/* Edit results. */
+enum { WIRE_MITM_FORWARD = 0, WIRE_MITM_DROP = 1 };
+
+/* An edit function returns WIRE_MITM_FORWARD (send msg->data as it now is), WIRE_MITM_DROP,
+ * or a negative value to stop the pump. It may call wire_mitm_send to put more units on the
+ * wire, in the same direction, ahead of this one. */
+typedef int (*wire_mitm_edit_fn)(void *arg, wire_mitm *m, wire_mitm_msg *msg);
+
+/* Counts per direction (index WIRE_CLIENT / WIRE_SERVER: records from that side). */
+typedef struct wire_mitm_stats {
+    uint64_t records[2];       /* records taken in */
+    uint64_t decrypted[2];     /* protected records opened */
+    uint64_t undecryptable[2]; /* protected records passed unchanged (no keys, or a bad tag) */
+    uint64_t reprotected[2];   /* records written under protection */
+    uint64_t edited[2];        /* units an edit function changed, dropped or added */
+} wire_mitm_stats;
+
+/* wire_mitm_new returns 0 and a middle in *out (free with wire_mitm_free, NULL-safe), or
+ * TLSRIG_ERR_NOMEM. */
+int wire_mitm_new(wire_mitm **out);
+void wire_mitm_free(wire_mitm *m);
+
+/* wire_mitm_set_edit sets the edit function (NULL: forward everything unchanged). */
+void wire_mitm_set_edit(wire_mitm *m, wire_mitm_edit_fn fn, void *arg);
+
+/* wire_mitm_set_fixup turns the Finished fix-up on or off (off by default). On, once an edit
+ * changed the handshake, each Finished is recomputed on its way over what its receiver sent
+ * and received, with the receiver's own secrets (RFC 8446 §4.4.4, RFC 5246 §7.4.9), so the
+ * handshake completes with each side on its own key schedule and what follows it can be
+ * exercised. A Finished waits until its receiver has logged the secret it needs. Not
+ * covered: a handshake with a HelloRetryRequest (its transcript starts with a synthetic
+ * message_hash) and post-handshake authentication's Finished. */
+void wire_mitm_set_fixup(wire_mitm *m, int on);
+
+/* wire_mitm_keylog takes one key log line that |side|'s endpoint logged (an engine
+ * context's keylog callback passes it on). Returns 0, or TLSRIG_ERR_INVALID_ARGUMENT for a
+ * malformed line, TLSRIG_ERR_NOMEM. */
+int wire_mitm_keylog(wire_mitm *m, int side, const char *line, size_t len);
+
+/* wire_mitm_send puts one more unit (|type|, |len| bytes: a whole handshake message, an
+ * alert, application data) on the wire from |from|, protected as the current epoch
+ * requires. Called from an edit function it goes ahead of the unit being edited; called
+ * between moves it goes out at the next move from |from|. Returns 0 or a negative
+ * tlsrig_err. */
+int wire_mitm_send(wire_mitm *m, int from, uint8_t type, const void *data, size_t len);
+
+/* wire_mitm_filter is the pump filter (wire_filter_fn) that runs the middle: |arg| is the
+ * wire_mitm. */
+int wire_mitm_filter(void *arg, int from, const uint8_t *rec, size_t len, wire_buf *out);
+
+/* wire_mitm_get0_stats returns the counts, borrowed. */
+const wire_mitm_stats *wire_mitm_get0_stats(const wire_mitm *m);
 
 #endif

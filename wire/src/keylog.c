@@ -51,6 +51,33 @@ static size_t next_word(const char *line, size_t len, size_t *pos, const char **
     return *pos - start;
 }
 
+/* CLIENT_TRAFFIC_SECRET_<n> / SERVER_TRAFFIC_SECRET_<n> with n >= 1 (the _0 lines have
+ * labels of their own), or with the letter N itself: 0 and the label and number (0 for the
+ * letter) in |out|, or -1. */
+static int generation_label(const char *label, wire_keylog_entry *out)
+{
+    static const char *const prefix[2] = {"CLIENT_TRAFFIC_SECRET_", "SERVER_TRAFFIC_SECRET_"};
+    for (int i = 0; i < 2; i++) {
+        size_t pl = strlen(prefix[i]);
+        const char *digits = label + pl;
+        if (strncmp(label, prefix[i], pl) == 0 && strcmp(digits, "N") == 0) {
+            /* OpenSSL 3.0 writes the letter itself: the lines come in KeyUpdate order */
+            out->label =
+                i == 0 ? WIRE_KEYLOG_CLIENT_TRAFFIC_SECRET_N : WIRE_KEYLOG_SERVER_TRAFFIC_SECRET_N;
+            out->generation = 0;
+            return 0;
+        }
+        if (strncmp(label, prefix[i], pl) != 0 || digits[0] < '1' || digits[0] > '9' ||
+            strlen(digits) > 9 || strspn(digits, "0123456789") != strlen(digits))
+            continue;
+        out->label =
+            i == 0 ? WIRE_KEYLOG_CLIENT_TRAFFIC_SECRET_N : WIRE_KEYLOG_SERVER_TRAFFIC_SECRET_N;
+        out->generation = (unsigned)strtoul(digits, NULL, 10);
+        return 0;
+    }
+    return -1;
+}
+
 int wire_keylog_parse_line(const char *line, size_t len, wire_keylog_entry *out, char *why,
                            size_t whylen)
 {
@@ -64,11 +91,14 @@ int wire_keylog_parse_line(const char *line, size_t len, wire_keylog_entry *out,
     char label[48];
     snprintf(label, sizeof(label), "%.*s", (int)(wl < sizeof(label) - 1 ? wl : sizeof(label) - 1),
              w);
+    if (strcmp(label, "RSA") == 0)
+        return 0; /* an RSA pre-master secret: no use here */
     out->label = WIRE_KEYLOG_N;
-    for (int i = 0; i < WIRE_KEYLOG_N; i++)
+    out->generation = 0;
+    for (int i = 0; i < WIRE_KEYLOG_CLIENT_TRAFFIC_SECRET_N; i++)
         if (strlen(label_names[i]) == wl && memcmp(label_names[i], w, wl) == 0)
             out->label = (wire_keylog_label)i;
-    if (out->label == WIRE_KEYLOG_N)
+    if (out->label == WIRE_KEYLOG_N && generation_label(label, out) < 0)
         return bad(why, whylen, "unknown label '%s'", label);
 
     wl = next_word(line, len, &pos, &w);
@@ -93,6 +123,14 @@ int wire_keylog_format(const wire_keylog_entry *e, char *out, size_t cap)
 {
     static const char hex[] = "0123456789abcdef";
     const char *name = wire_keylog_label_name(e->label);
+    char numbered[48];
+    if (e->label == WIRE_KEYLOG_CLIENT_TRAFFIC_SECRET_N ||
+        e->label == WIRE_KEYLOG_SERVER_TRAFFIC_SECRET_N) {
+        if (e->generation > 0) {
+            snprintf(numbered, sizeof(numbered), "%.22s%u", name, e->generation);
+            name = numbered;
+        }
+    }
     if (name == NULL || e->secret_len > WIRE_KEYLOG_MAX_SECRET)
         return TLSRIG_ERR_INVALID_ARGUMENT;
     size_t need = strlen(name) + 1 + 64 + 1 + 2 * e->secret_len + 1;

@@ -17,7 +17,7 @@
 
 static void parses_every_label(void **state)
 {
-    for (int i = 0; i < WIRE_KEYLOG_N; i++) {
+    for (int i = 0; i < WIRE_KEYLOG_CLIENT_TRAFFIC_SECRET_N; i++) {
         char line[256];
         const char *name = wire_keylog_label_name((wire_keylog_label)i);
         assert_non_null(name);
@@ -38,6 +38,37 @@ static void parses_every_label(void **state)
         assert_memory_equal(out, line, (size_t)n);
     }
     assert_null(wire_keylog_label_name(WIRE_KEYLOG_N));
+}
+
+/* The lines written after KeyUpdates carry their number; RSA pre-master lines are skipped. */
+static void numbered_and_skipped_lines(void **state)
+{
+    const char *line = "SERVER_TRAFFIC_SECRET_12 " CR " " S32;
+    wire_keylog_entry e;
+    assert_int_equal(wire_keylog_parse_line(line, strlen(line), &e, NULL, 0), 1);
+    assert_int_equal(e.label, WIRE_KEYLOG_SERVER_TRAFFIC_SECRET_N);
+    assert_int_equal(e.generation, 12);
+    char out[256];
+    assert_int_equal(wire_keylog_format(&e, out, sizeof(out)), (int)strlen(line));
+    assert_string_equal(out, line);
+    line = "CLIENT_TRAFFIC_SECRET_0 " CR " " S32;
+    assert_int_equal(wire_keylog_parse_line(line, strlen(line), &e, NULL, 0), 1);
+    assert_int_equal(e.label, WIRE_KEYLOG_CLIENT_TRAFFIC_SECRET_0);
+    assert_int_equal(e.generation, 0);
+    static const char *const bad[] = {"CLIENT_TRAFFIC_SECRET_01 " CR " " S32,
+                                      "CLIENT_TRAFFIC_SECRET_x " CR " " S32,
+                                      "CLIENT_TRAFFIC_SECRET_ " CR " " S32};
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(wire_keylog_parse_line(bad[i], strlen(bad[i]), &e, NULL, 0),
+                         TLSRIG_ERR_INVALID_ARGUMENT);
+    line = "CLIENT_TRAFFIC_SECRET_N " CR " " S32; /* as OpenSSL 3.0 writes it */
+    assert_int_equal(wire_keylog_parse_line(line, strlen(line), &e, NULL, 0), 1);
+    assert_int_equal(e.label, WIRE_KEYLOG_CLIENT_TRAFFIC_SECRET_N);
+    assert_int_equal(e.generation, 0);
+    assert_int_equal(wire_keylog_format(&e, out, sizeof(out)), (int)strlen(line));
+    assert_string_equal(out, line);
+    line = "RSA 0011223344556677 " S48;
+    assert_int_equal(wire_keylog_parse_line(line, strlen(line), &e, NULL, 0), 0);
 }
 
 static void rejects_with_reason(void **state)
@@ -114,11 +145,9 @@ static void format_small_buffer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(parses_every_label),
-        cmocka_unit_test(rejects_with_reason),
-        cmocka_unit_test(text_with_comments_and_overrides),
-        cmocka_unit_test(bad_line_number),
-        cmocka_unit_test(format_small_buffer),
+        cmocka_unit_test(parses_every_label),  cmocka_unit_test(numbered_and_skipped_lines),
+        cmocka_unit_test(rejects_with_reason), cmocka_unit_test(text_with_comments_and_overrides),
+        cmocka_unit_test(bad_line_number),     cmocka_unit_test(format_small_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

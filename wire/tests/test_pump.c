@@ -12,17 +12,7 @@
 
 #include <cmocka.h>
 
-#include "wire.h"
-
-static const char *pki(const char *file)
-{
-    static char bufs[4][512];
-    static int next;
-    const char *dir = getenv("TLSRIG_PKI");
-    char *b = bufs[next++ % 4];
-    snprintf(b, sizeof(bufs[0]), "%s/%s", dir != NULL && dir[0] != '\0' ? dir : "pki", file);
-    return b;
-}
+#include "testlib.h"
 
 /* Two contexts and a connected pair of engine endpoints. */
 typedef struct pair {
@@ -35,17 +25,8 @@ typedef struct pair {
 static void pair_open_trust(pair *p, int max_version, const wire_pump_opts *opt, int trust)
 {
     memset(p, 0, sizeof(*p));
-    assert_int_equal(tlsrig_ctx_new(TLSRIG_TLS_METHOD, &p->sctx, NULL), 0);
-    assert_int_equal(tlsrig_ctx_use_certificate_chain_file(p->sctx, pki("server-p256.chain.pem")),
-                     0);
-    assert_int_equal(
-        tlsrig_ctx_use_privatekey_file(p->sctx, pki("server-p256.key"), TLSRIG_FILETYPE_PEM), 0);
-    assert_int_equal(tlsrig_ctx_new(TLSRIG_TLS_METHOD, &p->cctx, NULL), 0);
-    if (trust)
-        assert_int_equal(tlsrig_ctx_load_verify_locations(p->cctx, pki("root-ca.crt"), NULL), 0);
-    assert_int_equal(tlsrig_ctx_set_verify(p->cctx, TLSRIG_VERIFY_PEER, NULL, NULL), 0);
-    if (max_version != 0)
-        assert_int_equal(tlsrig_ctx_set_max_proto_version(p->cctx, max_version), 0);
+    p->sctx = wt_server_ctx();
+    p->cctx = wt_client_ctx(trust, max_version, NULL);
     assert_int_equal(tlsrig_conn_new(p->cctx, -1, &p->c), 0);
     assert_int_equal(tlsrig_conn_new(p->sctx, -1, &p->s), 0);
     tlsrig_conn_set_connect_state(p->c);
@@ -314,9 +295,10 @@ static void feed_replays_a_flight(void **state)
     tlsrig_ctx *sctx = NULL;
     tlsrig_conn *sconn = NULL;
     assert_int_equal(tlsrig_ctx_new(TLSRIG_TLS_METHOD, &sctx, NULL), 0);
-    assert_int_equal(tlsrig_ctx_use_certificate_chain_file(sctx, pki("server-p256.chain.pem")), 0);
+    assert_int_equal(tlsrig_ctx_use_certificate_chain_file(sctx, wt_pki("server-p256.chain.pem")),
+                     0);
     assert_int_equal(
-        tlsrig_ctx_use_privatekey_file(sctx, pki("server-p256.key"), TLSRIG_FILETYPE_PEM), 0);
+        tlsrig_ctx_use_privatekey_file(sctx, wt_pki("server-p256.key"), TLSRIG_FILETYPE_PEM), 0);
     /* The server's randoms follow the client's in the one deterministic source: run the
      * client's first move again (into a feed that keeps what it sends, which must be the
      * recorded flight), then give the server the recorded flight through another feed. */
