@@ -1052,8 +1052,18 @@ void wire_mitm_set_edit(wire_mitm *m, wire_mitm_edit_fn fn, void *arg);
  * handshake completes with each side on its own key schedule and what follows it can be
  * exercised. A Finished waits until its receiver has logged the secret it needs. Not
  * covered: a handshake with a HelloRetryRequest (its transcript starts with a synthetic
- * message_hash) and post-handshake authentication's Finished. */
+ * message_hash) and post-handshake authentication's Finished. In a full TLS 1.3 handshake the
+ * CertificateVerify signs the transcript too: give the middle the sender's private key
+ * (wire_mitm_set1_signer) and it signs that again as well; without it an edit before the
+ * CertificateVerify leaves it failing. */
 void wire_mitm_set_fixup(wire_mitm *m, int on);
+
+/* wire_mitm_set1_signer gives the middle |side|'s private key (a new reference; NULL removes
+ * it), with which, under fix-up, it signs that side's TLS 1.3 CertificateVerify again over
+ * what its receiver saw (RFC 8446 §4.4.3). ECDSA and RSA-PSS signatures draw randomness from
+ * the default library context, so such a run is not byte-for-byte repeatable; Ed25519 is.
+ * Returns 0 or TLSRIG_ERR_SSL. */
+int wire_mitm_set1_signer(wire_mitm *m, int side, EVP_PKEY *key);
 
 /* wire_mitm_keylog takes one key log line that |side|'s endpoint logged (an engine
  * context's keylog callback passes it on). Returns 0, or TLSRIG_ERR_INVALID_ARGUMENT for a

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include "internal.h"
 
@@ -16,6 +17,7 @@ enum {
     HS_ENCRYPTED_EXTENSIONS = 8,
     HS_HELLO_REQUEST = 0,
     HS_NEW_SESSION_TICKET = 4,
+    HS_CERTIFICATE_VERIFY = 15,
     HS_FINISHED = 20,
     HS_KEY_UPDATE = 24,
     EXT_ENCRYPT_THEN_MAC = 22,
@@ -75,6 +77,7 @@ struct wire_mitm {
     int diverged;           /* an edit changed a handshake message: the sides' secrets may differ */
     int fixup;              /* recompute each Finished over what its receiver saw */
     wire_buf transcript[2]; /* the handshake messages each side sent and received */
+    EVP_PKEY *signer[2];    /* each side's private key, for CertificateVerify under fix-up */
     wire_mitm_edit_fn edit;
     void *edit_arg;
     int in_edit; /* an edit function runs for a unit from |edit_from| */
@@ -109,6 +112,7 @@ void wire_mitm_free(wire_mitm *m)
         free(d->held);
         wire_keylog_cleanup(&m->kl[i]);
         wire_buf_cleanup(&m->transcript[i]);
+        EVP_PKEY_free(m->signer[i]);
     }
     free(m);
 }
@@ -122,6 +126,16 @@ void wire_mitm_set_edit(wire_mitm *m, wire_mitm_edit_fn fn, void *arg)
 void wire_mitm_set_fixup(wire_mitm *m, int on)
 {
     m->fixup = on;
+}
+
+int wire_mitm_set1_signer(wire_mitm *m, int side, EVP_PKEY *key)
+{
+    side = side != 0;
+    if (key != NULL && !EVP_PKEY_up_ref(key))
+        return TLSRIG_ERR_SSL;
+    EVP_PKEY_free(m->signer[side]);
+    m->signer[side] = key;
+    return 0;
 }
 
 int wire_mitm_keylog(wire_mitm *m, int side, const char *line, size_t len)
@@ -282,63 +296,166 @@ static int fix_finished(wire_mitm *m, int from, uint8_t *fin, size_t len)
                                fin + WIRE_HS_HEADER);
 }
 
-/* Handshake messages on their way to the receiver: with fix-up on and the handshake edited,
- * each Finished is recomputed for it; each message joins the receiver's transcript. |data|
- * holds whole messages. Returns 0, 1 (wait for the receiver's secrets), or negative. */
-static int deliver_handshake(wire_mitm *m, int from, uint8_t *data, size_t len, int commit)
+/* RFC 8446 §4.4.3: the signature schemes a CertificateVerify names, as EVP sees them. */
+static int scheme_md(uint16_t scheme, const char **md, int *pss)
 {
-    size_t off = 0;
-    while (len - off >= WIRE_HS_HEADER) {
-        size_t n = WIRE_HS_HEADER + wire__u24(data + off + 1);
-        if (n > len - off)
-            break;
-        if (!commit && m->fixup && m->diverged && data[off] == HS_FINISHED) {
-            int rc = fix_finished(m, from, data + off, n);
-            if (rc != 0)
-                return rc;
+    *pss = 0;
+    switch (scheme) {
+    case 0x0403: /* ecdsa_secp256r1_sha256 */
+    case 0x0401: /* rsa_pkcs1_sha256 */
+        *md = "SHA256";
+        return 0;
+    case 0x0503:
+    case 0x0501:
+        *md = "SHA384";
+        return 0;
+    case 0x0603:
+    case 0x0601:
+        *md = "SHA512";
+        return 0;
+    case 0x0804: /* rsa_pss_rsae_sha256 */
+    case 0x0809: /* rsa_pss_pss_sha256 */
+        *md = "SHA256", *pss = 1;
+        return 0;
+    case 0x0805:
+    case 0x080a:
+        *md = "SHA384", *pss = 1;
+        return 0;
+    case 0x0806:
+    case 0x080b:
+        *md = "SHA512", *pss = 1;
+        return 0;
+    case 0x0807: /* ed25519 */
+    case 0x0808: /* ed448 */
+        *md = NULL;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* A TLS 1.3 CertificateVerify that |from| sent, signed again with its key over the receiver's
+ * transcript (RFC 8446 §4.4.3), appended to |out|. Returns 0, 1 when no key is known for
+ * |from| or the scheme is not one EVP signs (the message then goes as it is), or negative. */
+static int resign(wire_mitm *m, int from, const uint8_t *cv, size_t len, wire_buf *out)
+{
+    static const char *const context[2] = {"TLS 1.3, client CertificateVerify",
+                                           "TLS 1.3, server CertificateVerify"};
+    EVP_PKEY *key = m->signer[from];
+    const char *md;
+    int pss, rc = 1;
+    if (key == NULL || len < WIRE_HS_HEADER + 2 ||
+        scheme_md(wire__u16(cv + WIRE_HS_HEADER), &md, &pss) < 0)
+        return 1;
+    uint8_t content[64 + 34 + 1 + EVP_MAX_MD_SIZE], hash[EVP_MAX_MD_SIZE], *sig = NULL;
+    size_t hlen = 0, siglen = 0;
+    const wire_buf *t = &m->transcript[!from];
+    if (!EVP_Q_digest(NULL, m->suite->hash, NULL, t->data != NULL ? t->data : (const uint8_t *)"",
+                      t->len, hash, &hlen))
+        return TLSRIG_ERR_SSL;
+    memset(content, 0x20, 64);
+    size_t clen = strlen(context[from]);
+    memcpy(content + 64, context[from], clen + 1); /* with its zero byte */
+    memcpy(content + 64 + clen + 1, hash, hlen);
+    clen = 64 + clen + 1 + hlen;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    if (ctx == NULL || EVP_DigestSignInit_ex(ctx, &pctx, md, NULL, NULL, key, NULL) != 1 ||
+        (pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+                 EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1)) ||
+        EVP_DigestSign(ctx, NULL, &siglen, content, clen) != 1 || (sig = malloc(siglen)) == NULL ||
+        EVP_DigestSign(ctx, sig, &siglen, content, clen) != 1) {
+        rc = TLSRIG_ERR_SSL;
+        goto cleanup;
+    }
+    uint8_t head[4] = {cv[WIRE_HS_HEADER], cv[WIRE_HS_HEADER + 1], (uint8_t)(siglen >> 8),
+                       (uint8_t)siglen};
+    wire_buf body = {0};
+    rc = wire_buf_append(&body, head, sizeof(head));
+    if (rc == 0)
+        rc = wire_buf_append(&body, sig, siglen);
+    if (rc == 0)
+        rc = wire_hs_write(out, cv[0], body.data, body.len);
+    wire_buf_cleanup(&body);
+cleanup:
+    free(sig);
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
+/* Handshake messages on their way to the receiver, one after the other into |fixed|: with
+ * fix-up on and the handshake edited, a TLS 1.3 CertificateVerify is signed again when the
+ * sender's key is known and each Finished is recomputed for the receiver; each message joins
+ * the receiver's transcript as it goes (a later one's signature or Finished covers the earlier
+ * ones). Returns 0, 1 (wait for the receiver's secrets; the transcript is as it was), or
+ * negative. */
+static int deliver_handshake(wire_mitm *m, int from, const uint8_t *data, size_t len,
+                             wire_buf *fixed)
+{
+    wire_buf *t = &m->transcript[!from];
+    size_t t_before = t->len, off = 0;
+    int rc = 0;
+    while (rc == 0 && off < len) {
+        size_t n = len - off >= WIRE_HS_HEADER ? WIRE_HS_HEADER + wire__u24(data + off + 1) : 0;
+        if (n == 0 || n > len - off)
+            n = len - off; /* not a whole message: as it is */
+        size_t at = fixed->len;
+        int fix = m->fixup && m->diverged && n > WIRE_HS_HEADER;
+        if (fix && m->version == TLS13 && data[off] == HS_CERTIFICATE_VERIFY) {
+            rc = resign(m, from, data + off, n, fixed);
+            if (rc == 1)
+                rc = wire_buf_append(fixed, data + off, n);
+        } else {
+            rc = wire_buf_append(fixed, data + off, n);
+            if (rc == 0 && fix && data[off] == HS_FINISHED)
+                rc = fix_finished(m, from, fixed->data + at, n);
         }
-        if (commit) {
-            int rc = add_transcript(m, !from, data + off, n);
-            if (rc < 0)
-                return rc;
-        }
+        if (rc == 0 && fixed->len - at >= WIRE_HS_HEADER)
+            rc = add_transcript(m, !from, fixed->data + at, fixed->len - at);
         off += n;
     }
-    return 0;
+    if (rc != 0)
+        t->len = t_before < t->len ? t_before : t->len;
+    return rc;
 }
 
 /* Write |len| bytes of |type| as records (at most 2^14 bytes each): protected for epoch |e|
  * when it needs it. Returns 0, 1 when the receiver's keys are not known yet, or negative. */
 static int write_records(wire_mitm *m, int from, uint8_t type, uint16_t version, int e,
-                         uint8_t *data, size_t len, wire_buf *out)
+                         const uint8_t *data, size_t len, wire_buf *out)
 {
     direction *d = &m->d[from];
     int prot = protected_type(&d->epochs[e], e, type);
     if (prot && wr_keys(m, from, e) < 0)
         return 1;
+    wire_buf fixed = {0};
     if (type == WIRE_CT_HANDSHAKE) {
-        int rc = deliver_handshake(m, from, data, len, 0);
-        if (rc == 0)
-            rc = deliver_handshake(m, from, data, len, 1);
-        if (rc != 0)
+        int rc = deliver_handshake(m, from, data, len, &fixed);
+        if (rc != 0) {
+            wire_buf_cleanup(&fixed);
             return rc;
+        }
+        data = fixed.data;
+        len = fixed.len;
     }
     /* TLS 1.2 AES-GCM/CCM: the sender's explicit nonces, as the last record opened showed
      * them, so that an unchanged record is re-protected to the same bytes */
     if (prot && d->rd_epoch == e)
         d->wr.explicit_base = d->rd.explicit_base;
+    int rc = 0;
     do {
         size_t n = len < WIRE_MAX_PLAINTEXT ? len : WIRE_MAX_PLAINTEXT;
-        int rc = prot ? wire_protect(&d->wr, type, data, n, 0, out)
-                      : wire_record_write(out, type, version, data, n);
+        rc = prot ? wire_protect(&d->wr, type, data, n, 0, out)
+                  : wire_record_write(out, type, version, data, n);
         if (rc < 0)
-            return rc;
+            break;
         if (prot)
             m->stats.reprotected[from]++;
         data += n;
         len -= n;
     } while (len > 0);
-    return 0;
+    wire_buf_cleanup(&fixed);
+    return rc;
 }
 
 static int hold(direction *d, uint8_t type, uint16_t version, int e, const uint8_t *data,

@@ -385,6 +385,33 @@ static void early_data_followed(void **state)
     mpair_close(&p);
 }
 
+/* A full TLS 1.3 handshake: the CertificateVerify signs the transcript too, so an edited
+ * EncryptedExtensions fails it, unless the middle holds the server's key and signs again. */
+static void fixup_signs_certificate_verify_again(void **state)
+{
+    for (int with_key = 0; with_key < 2; with_key++) {
+        mpair p;
+        mpair_open(&p, 1, 0, NULL);
+        editor e = {WIRE_SERVER, 8, ADD_UNKNOWN_EXTENSION, 0};
+        wire_mitm_set_edit(p.m, edit, &e);
+        wire_mitm_set_fixup(p.m, 1);
+        if (with_key) {
+            EVP_PKEY *key = NULL;
+            assert_int_equal(tlsrig_pkey_load_file(wt_pki("server-p256.key"), TLSRIG_FILETYPE_PEM,
+                                                   NULL, &key, NULL),
+                             0);
+            assert_int_equal(wire_mitm_set1_signer(p.m, WIRE_SERVER, key), 0);
+            EVP_PKEY_free(key);
+            a_conversation(&p);
+        } else {
+            assert_int_equal(wire_pump_handshake(&p.pump), WIRE_DRIVE_FAILED);
+            assert_non_null(strstr(p.ce.last_msg, "bad signature"));
+        }
+        assert_true(e.done);
+        mpair_close(&p);
+    }
+}
+
 static void injected_data_arrives(void **state)
 {
     mpair p;
@@ -428,6 +455,7 @@ int main(void)
         cmocka_unit_test(dropped_encrypted_extensions_refused),
         cmocka_unit_test(wrong_finished_refused),
         cmocka_unit_test(fixup_completes_an_edited_handshake),
+        cmocka_unit_test(fixup_signs_certificate_verify_again),
         cmocka_unit_test(renegotiation_followed),
         cmocka_unit_test(early_data_followed),
         cmocka_unit_test(injected_data_arrives),
