@@ -1050,12 +1050,12 @@ void wire_mitm_set_edit(wire_mitm *m, wire_mitm_edit_fn fn, void *arg);
  * changed the handshake, each Finished is recomputed on its way over what its receiver sent
  * and received, with the receiver's own secrets (RFC 8446 §4.4.4, RFC 5246 §7.4.9), so the
  * handshake completes with each side on its own key schedule and what follows it can be
- * exercised. A Finished waits until its receiver has logged the secret it needs. Not
- * covered: a handshake with a HelloRetryRequest (its transcript starts with a synthetic
- * message_hash) and post-handshake authentication's Finished. In a full TLS 1.3 handshake the
- * CertificateVerify signs the transcript too: give the middle the sender's private key
- * (wire_mitm_set1_signer) and it signs that again as well; without it an edit before the
- * CertificateVerify leaves it failing. */
+ * exercised. A Finished waits until its receiver has logged the secret it needs. A
+ * HelloRetryRequest's transcript (the first ClientHello as a synthetic message_hash, RFC
+ * 8446 §4.4.1) is followed; post-handshake authentication's Finished is not recomputed. In a full
+ * TLS 1.3 handshake the CertificateVerify signs the transcript too: give the middle the sender's
+ * private key (wire_mitm_set1_signer) and it signs that again as well; without it an edit before
+ * the CertificateVerify leaves it failing. */
 void wire_mitm_set_fixup(wire_mitm *m, int on);
 
 /* wire_mitm_set1_signer gives the middle |side|'s private key (a new reference; NULL removes

@@ -18,6 +18,7 @@ enum {
     HS_HELLO_REQUEST = 0,
     HS_NEW_SESSION_TICKET = 4,
     HS_CERTIFICATE_VERIFY = 15,
+    HS_MESSAGE_HASH = 254,
     HS_FINISHED = 20,
     HS_KEY_UPDATE = 24,
     EXT_ENCRYPT_THEN_MAC = 22,
@@ -78,6 +79,7 @@ struct wire_mitm {
     int fixup;              /* recompute each Finished over what its receiver saw */
     wire_buf transcript[2]; /* the handshake messages each side sent and received */
     EVP_PKEY *signer[2];    /* each side's private key, for CertificateVerify under fix-up */
+    int after_hrr[2];       /* the last message in a side's transcript was a HelloRetryRequest */
     wire_mitm_edit_fn edit;
     void *edit_arg;
     int in_edit; /* an edit function runs for a unit from |edit_from| */
@@ -254,11 +256,41 @@ static int in_transcript(const wire_mitm *m, uint8_t hs_type)
     return m->version != TLS13 || (hs_type != HS_NEW_SESSION_TICKET && hs_type != HS_KEY_UPDATE);
 }
 
+/* RFC 8446 §4.4.1: after a HelloRetryRequest the first ClientHello counts as a synthetic
+ * message_hash message carrying its hash (in the hash of the HelloRetryRequest's suite). */
+static int hrr_rewrite(wire_buf *t, const uint8_t *hrr, size_t len)
+{
+    /* legacy_version(2) random(32) legacy_session_id_echo<1> cipher_suite(2) */
+    const uint8_t *b = hrr + WIRE_HS_HEADER;
+    if (len < WIRE_HS_HEADER + 35 || len < WIRE_HS_HEADER + 35 + (size_t)b[34] + 2)
+        return 0;
+    const wire_suite *s = wire_suite_by_id(wire__u16(b + 35 + b[34]));
+    uint8_t msg[WIRE_HS_HEADER + EVP_MAX_MD_SIZE];
+    size_t hlen = 0;
+    if (s == NULL || !EVP_Q_digest(NULL, s->hash, NULL, t->data != NULL ? t->data : msg, t->len,
+                                   msg + WIRE_HS_HEADER, &hlen))
+        return 0; /* a suite it does not know: the Finished will not match, as it would not */
+    msg[0] = HS_MESSAGE_HASH, msg[1] = 0, msg[2] = 0, msg[3] = (uint8_t)hlen;
+    t->len = 0;
+    return wire_buf_append(t, msg, WIRE_HS_HEADER + hlen);
+}
+
 static int add_transcript(wire_mitm *m, int side, const uint8_t *msg, size_t len)
 {
-    if (msg[0] == HS_CLIENT_HELLO)
-        m->transcript[side].len = 0; /* a new handshake (a renegotiation) starts over */
-    return in_transcript(m, msg[0]) ? wire_buf_append(&m->transcript[side], msg, len) : 0;
+    wire_buf *t = &m->transcript[side];
+    int hrr = msg[0] == HS_SERVER_HELLO && len >= WIRE_HS_HEADER + 34 &&
+              memcmp(msg + WIRE_HS_HEADER + 2, hrr_random, 32) == 0;
+    if (msg[0] == HS_CLIENT_HELLO && !m->after_hrr[side])
+        t->len = 0; /* a new handshake (a renegotiation) starts over */
+    m->after_hrr[side] = hrr;
+    if (!in_transcript(m, msg[0]))
+        return 0;
+    if (hrr) {
+        int rc = hrr_rewrite(t, msg, len);
+        if (rc < 0)
+            return rc;
+    }
+    return wire_buf_append(t, msg, len);
 }
 
 /* The Finished |fin| (header included) that |from| sent, recomputed for its receiver over the

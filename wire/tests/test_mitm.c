@@ -68,7 +68,7 @@ static void mpair_open(mpair *p, int with_mitm, int max, const char *suites)
     wire_pump_init(&p->pump, &p->ce.ep, &p->se.ep, &opt);
 }
 
-/* New connections on the same contexts (and a new middle) offering |sess|. */
+/* New connections on the same contexts (and a new middle) offering |sess| (NULL: none). */
 static void mpair_reconnect(mpair *p, tlsrig_session *sess)
 {
     wire_pump_cleanup(&p->pump);
@@ -83,7 +83,8 @@ static void mpair_reconnect(mpair *p, tlsrig_session *sess)
     assert_int_equal(tlsrig_conn_new(p->sctx, -1, &p->s), 0);
     tlsrig_conn_set_connect_state(p->c);
     tlsrig_conn_set_accept_state(p->s);
-    assert_int_equal(tlsrig_conn_set_session(p->c, sess), 0);
+    if (sess != NULL)
+        assert_int_equal(tlsrig_conn_set_session(p->c, sess), 0);
     wire_engine_init(&p->ce, p->c, "client");
     wire_engine_init(&p->se, p->s, "server");
     wire_pump_opts opt = {
@@ -226,6 +227,7 @@ typedef struct editor {
     uint8_t hs_type; /* the handshake message to edit */
     int action;      /* what to do with it */
     int done;
+    int server_hellos; /* ServerHello messages seen (two after a HelloRetryRequest) */
 } editor;
 
 enum { DROP_IT, FLIP_LAST_BYTE, ADD_UNKNOWN_EXTENSION, INJECT_DATA };
@@ -233,6 +235,8 @@ enum { DROP_IT, FLIP_LAST_BYTE, ADD_UNKNOWN_EXTENSION, INJECT_DATA };
 static int edit(void *arg, wire_mitm *m, wire_mitm_msg *msg)
 {
     editor *e = arg;
+    if (msg->type == WIRE_CT_HANDSHAKE && msg->data->data[0] == 2)
+        e->server_hellos++;
     if (msg->from != e->from || e->done)
         return WIRE_MITM_FORWARD;
     if (e->action == INJECT_DATA) {
@@ -274,7 +278,7 @@ static void dropped_encrypted_extensions_refused(void **state)
 {
     mpair p;
     mpair_open(&p, 1, 0, NULL);
-    editor e = {WIRE_SERVER, 8, DROP_IT, 0};
+    editor e = {.from = WIRE_SERVER, .hs_type = 8, .action = DROP_IT};
     wire_mitm_set_edit(p.m, edit, &e);
     assert_int_equal(wire_pump_handshake(&p.pump), WIRE_DRIVE_FAILED);
     assert_true(e.done);
@@ -289,7 +293,7 @@ static void wrong_finished_refused(void **state)
     for (size_t i = 0; i < 2; i++) {
         mpair p;
         mpair_open(&p, 1, versions[i], NULL);
-        editor e = {WIRE_SERVER, 20, FLIP_LAST_BYTE, 0};
+        editor e = {.from = WIRE_SERVER, .hs_type = 20, .action = FLIP_LAST_BYTE};
         wire_mitm_set_edit(p.m, edit, &e);
         assert_int_equal(wire_pump_handshake(&p.pump), WIRE_DRIVE_FAILED);
         assert_true(e.done);
@@ -320,7 +324,8 @@ static void fixup_completes_an_edited_handshake(void **state)
             mpair_open(&p, 1, cases[i].max, NULL);
             if (cases[i].max == 0)
                 resume_through_a_new_middle(&p);
-            editor e = {WIRE_SERVER, cases[i].hs_type, cases[i].action, 0};
+            editor e = {
+                .from = WIRE_SERVER, .hs_type = cases[i].hs_type, .action = cases[i].action};
             wire_mitm_set_edit(p.m, edit, &e);
             wire_mitm_set_fixup(p.m, fix);
             if (!fix) {
@@ -392,7 +397,7 @@ static void fixup_signs_certificate_verify_again(void **state)
     for (int with_key = 0; with_key < 2; with_key++) {
         mpair p;
         mpair_open(&p, 1, 0, NULL);
-        editor e = {WIRE_SERVER, 8, ADD_UNKNOWN_EXTENSION, 0};
+        editor e = {.from = WIRE_SERVER, .hs_type = 8, .action = ADD_UNKNOWN_EXTENSION};
         wire_mitm_set_edit(p.m, edit, &e);
         wire_mitm_set_fixup(p.m, 1);
         if (with_key) {
@@ -412,11 +417,34 @@ static void fixup_signs_certificate_verify_again(void **state)
     }
 }
 
+/* A HelloRetryRequest (the client's key share is for a group the server does not take): the
+ * transcript starts with the first ClientHello's hash, which the fix-up follows. */
+static void fixup_after_hello_retry(void **state)
+{
+    mpair p;
+    mpair_open(&p, 1, 0, NULL);
+    assert_int_equal(tlsrig_ctx_set_groups(p.cctx, "X25519:P-256"), 0);
+    assert_int_equal(tlsrig_ctx_set_groups(p.sctx, "P-256"), 0);
+    mpair_reconnect(&p, NULL); /* connections take the groups when they are made */
+    editor e = {.from = WIRE_SERVER, .hs_type = 8, .action = ADD_UNKNOWN_EXTENSION};
+    wire_mitm_set_edit(p.m, edit, &e);
+    wire_mitm_set_fixup(p.m, 1);
+    EVP_PKEY *key = NULL;
+    assert_int_equal(
+        tlsrig_pkey_load_file(wt_pki("server-p256.key"), TLSRIG_FILETYPE_PEM, NULL, &key, NULL), 0);
+    assert_int_equal(wire_mitm_set1_signer(p.m, WIRE_SERVER, key), 0);
+    EVP_PKEY_free(key);
+    a_conversation(&p);
+    assert_true(e.done);
+    assert_int_equal(e.server_hellos, 2);
+    mpair_close(&p);
+}
+
 static void injected_data_arrives(void **state)
 {
     mpair p;
     mpair_open(&p, 1, 0, NULL);
-    editor e = {WIRE_SERVER, 0, INJECT_DATA, 0};
+    editor e = {.from = WIRE_SERVER, .hs_type = 0, .action = INJECT_DATA};
     wire_mitm_set_edit(p.m, edit, &e);
     handshake_ok(&p);
     assert_int_equal(tlsrig_conn_sendall(p.s, "real", 4, 0), 4);
@@ -456,6 +484,7 @@ int main(void)
         cmocka_unit_test(wrong_finished_refused),
         cmocka_unit_test(fixup_completes_an_edited_handshake),
         cmocka_unit_test(fixup_signs_certificate_verify_again),
+        cmocka_unit_test(fixup_after_hello_retry),
         cmocka_unit_test(renegotiation_followed),
         cmocka_unit_test(early_data_followed),
         cmocka_unit_test(injected_data_arrives),
