@@ -1019,6 +1019,11 @@ typedef struct wire_mitm_msg {
     int epoch;        /* the sender's key epoch: 0 in the clear, one more at each key change */
     uint16_t version; /* the negotiated version, 0 before the ServerHello */
     wire_buf *data;
+    /* How the unit goes on, which the edit function may set (0: as it came / as usual). */
+    uint8_t out_type;     /* the content type (TLS 1.3: the inner one) */
+    uint16_t out_version; /* the record version: unprotected records, and TLS <= 1.2 */
+    size_t out_fragment;  /* its records carry at most this many bytes each */
+    size_t out_padding;   /* TLS 1.3 zero padding; CBC: more padding (whole blocks) */
 } wire_mitm_msg;
 
 /* Edit results. */

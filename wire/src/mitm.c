@@ -44,10 +44,18 @@ typedef struct epoch {
     int etm;
 } epoch;
 
-/* A unit of output waiting for the receiver's keys. */
-typedef struct held_unit {
+/* How a unit goes out: its content type, the record version (unprotected records, TLS <=
+ * 1.2), the largest record, extra padding (0: as usual). */
+typedef struct shape {
     uint8_t type;
     uint16_t version;
+    size_t fragment;
+    size_t padding;
+} shape;
+
+/* A unit of output waiting for the receiver's keys. */
+typedef struct held_unit {
+    shape sh;
     int epoch;
     wire_buf data;
 } held_unit;
@@ -451,17 +459,18 @@ static int deliver_handshake(wire_mitm *m, int from, const uint8_t *data, size_t
     return rc;
 }
 
-/* Write |len| bytes of |type| as records (at most 2^14 bytes each): protected for epoch |e|
- * when it needs it. Returns 0, 1 when the receiver's keys are not known yet, or negative. */
-static int write_records(wire_mitm *m, int from, uint8_t type, uint16_t version, int e,
-                         const uint8_t *data, size_t len, wire_buf *out)
+/* Write |len| bytes as records of |sh|'s type (at most 2^14 bytes each, or sh->fragment):
+ * protected for epoch |e| when it needs it. Returns 0, 1 when the receiver's keys are not
+ * known yet, or negative. */
+static int write_records(wire_mitm *m, int from, const shape *sh, int e, const uint8_t *data,
+                         size_t len, wire_buf *out)
 {
     direction *d = &m->d[from];
-    int prot = protected_type(&d->epochs[e], e, type);
+    int prot = protected_type(&d->epochs[e], e, sh->type);
     if (prot && wr_keys(m, from, e) < 0)
         return 1;
     wire_buf fixed = {0};
-    if (type == WIRE_CT_HANDSHAKE) {
+    if (sh->type == WIRE_CT_HANDSHAKE) {
         int rc = deliver_handshake(m, from, data, len, &fixed);
         if (rc != 0) {
             wire_buf_cleanup(&fixed);
@@ -474,11 +483,16 @@ static int write_records(wire_mitm *m, int from, uint8_t type, uint16_t version,
      * them, so that an unchanged record is re-protected to the same bytes */
     if (prot && d->rd_epoch == e)
         d->wr.explicit_base = d->rd.explicit_base;
+    /* a version the edit asked for, in the header and (TLS <= 1.2) the MAC's data */
+    uint16_t keys_version = d->wr.version;
+    if (prot && sh->version != 0 && !d->epochs[e].tls13)
+        d->wr.version = sh->version;
+    size_t frag = sh->fragment > 0 ? sh->fragment : WIRE_MAX_PLAINTEXT;
     int rc = 0;
     do {
-        size_t n = len < WIRE_MAX_PLAINTEXT ? len : WIRE_MAX_PLAINTEXT;
-        rc = prot ? wire_protect(&d->wr, type, data, n, 0, out)
-                  : wire_record_write(out, type, version, data, n);
+        size_t n = len < frag ? len : frag;
+        rc = prot ? wire_protect(&d->wr, sh->type, data, n, sh->padding, out)
+                  : wire_record_write(out, sh->type, sh->version, data, n);
         if (rc < 0)
             break;
         if (prot)
@@ -486,12 +500,12 @@ static int write_records(wire_mitm *m, int from, uint8_t type, uint16_t version,
         data += n;
         len -= n;
     } while (len > 0);
+    d->wr.version = keys_version;
     wire_buf_cleanup(&fixed);
     return rc;
 }
 
-static int hold(direction *d, uint8_t type, uint16_t version, int e, const uint8_t *data,
-                size_t len)
+static int hold(direction *d, const shape *sh, int e, const uint8_t *data, size_t len)
 {
     if (d->n_held == d->cap_held) {
         size_t cap = d->cap_held > 0 ? d->cap_held * 2 : 8;
@@ -503,8 +517,7 @@ static int hold(direction *d, uint8_t type, uint16_t version, int e, const uint8
     }
     held_unit *u = &d->held[d->n_held];
     memset(u, 0, sizeof(*u));
-    u->type = type;
-    u->version = version;
+    u->sh = *sh;
     u->epoch = e;
     if (wire_buf_append(&u->data, data, len) < 0)
         return TLSRIG_ERR_NOMEM;
@@ -514,16 +527,16 @@ static int hold(direction *d, uint8_t type, uint16_t version, int e, const uint8
 
 /* Out goes a unit, or into the held queue when anything waits already (order is kept) or
  * its keys are not known yet. */
-static int put(wire_mitm *m, int from, uint8_t type, uint16_t version, int e, uint8_t *data,
-               size_t len, wire_buf *out)
+static int put(wire_mitm *m, int from, const shape *sh, int e, const uint8_t *data, size_t len,
+               wire_buf *out)
 {
     direction *d = &m->d[from];
     if (d->n_held == 0) {
-        int rc = write_records(m, from, type, version, e, data, len, out);
+        int rc = write_records(m, from, sh, e, data, len, out);
         if (rc <= 0)
             return rc;
     }
-    return hold(d, type, version, e, data, len);
+    return hold(d, sh, e, data, len);
 }
 
 /* Release what waited, in order, as far as keys allow. */
@@ -536,7 +549,7 @@ static int release(wire_mitm *m, int from, wire_buf *out)
         return 0;
     for (; i < d->n_held; i++) {
         held_unit *u = &d->held[i];
-        rc = write_records(m, from, u->type, u->version, u->epoch, u->data.data, u->data.len, out);
+        rc = write_records(m, from, &u->sh, u->epoch, u->data.data, u->data.len, out);
         if (rc != 0)
             break;
         wire_buf_cleanup(&u->data);
@@ -551,31 +564,32 @@ static int flush_pend(wire_mitm *m, int from, wire_buf *out)
     direction *d = &m->d[from];
     if (d->pend.len == 0)
         return 0;
-    int rc = put(m, from, WIRE_CT_HANDSHAKE, d->pend_version, d->pend_epoch, d->pend.data,
-                 d->pend.len, out);
+    shape sh = {WIRE_CT_HANDSHAKE, d->pend_version, 0, 0};
+    int rc = put(m, from, &sh, d->pend_epoch, d->pend.data, d->pend.len, out);
     d->pend.len = 0;
     return rc;
 }
 
-/* One unit out: handshake messages of one epoch share a record, as they came. */
-static int emit(wire_mitm *m, int from, uint8_t type, uint16_t version, uint8_t *data, size_t len,
+/* One unit out: handshake messages of one epoch share a record, as they came, unless an edit
+ * shaped the unit's records itself. */
+static int emit(wire_mitm *m, int from, const shape *sh, const uint8_t *data, size_t len,
                 wire_buf *out)
 {
     direction *d = &m->d[from];
-    if (type == WIRE_CT_HANDSHAKE) {
-        if (d->pend.len > 0 && d->pend_epoch != d->cur) {
+    if (sh->type == WIRE_CT_HANDSHAKE && sh->fragment == 0 && sh->padding == 0) {
+        if (d->pend.len > 0 && (d->pend_epoch != d->cur || d->pend_version != sh->version)) {
             int rc = flush_pend(m, from, out);
             if (rc < 0)
                 return rc;
         }
         d->pend_epoch = d->cur;
-        d->pend_version = version;
+        d->pend_version = sh->version;
         return wire_buf_append(&d->pend, data, len);
     }
     int rc = flush_pend(m, from, out);
     if (rc < 0)
         return rc;
-    return put(m, from, type, version, d->cur, data, len, out);
+    return put(m, from, sh, d->cur, data, len, out);
 }
 
 /* ---- following the handshake ---- */
@@ -747,8 +761,8 @@ static int unit(wire_mitm *m, int from, uint8_t type, uint16_t version, int prot
     wire_buf buf = {0};
     int rc = wire_buf_append(&buf, data, len);
     int verdict = WIRE_MITM_FORWARD;
+    wire_mitm_msg msg = {from, type, prot, e, m->version, &buf, 0, 0, 0, 0};
     if (rc == 0 && m->edit != NULL) {
-        wire_mitm_msg msg = {from, type, prot, e, m->version, &buf};
         m->in_edit = 1;
         m->edit_from = from;
         m->edit_out = out;
@@ -756,14 +770,20 @@ static int unit(wire_mitm *m, int from, uint8_t type, uint16_t version, int prot
         m->in_edit = 0;
         if (verdict < 0)
             rc = verdict;
-        else if (verdict == WIRE_MITM_DROP || buf.len != len || memcmp(buf.data, data, len) != 0) {
+        else if (verdict == WIRE_MITM_DROP || buf.len != len || memcmp(buf.data, data, len) != 0 ||
+                 msg.out_type != 0 || msg.out_version != 0 || msg.out_fragment != 0 ||
+                 msg.out_padding != 0) {
             m->stats.edited[from]++;
             if (type == WIRE_CT_HANDSHAKE)
                 m->diverged = 1;
         }
     }
-    if (rc == 0 && verdict == WIRE_MITM_FORWARD)
-        rc = emit(m, from, type, version, buf.data, buf.len, out);
+    if (rc == 0 && verdict == WIRE_MITM_FORWARD) {
+        shape sh = {msg.out_type != 0 ? msg.out_type : type,
+                    msg.out_version != 0 ? msg.out_version : version, msg.out_fragment,
+                    msg.out_padding};
+        rc = emit(m, from, &sh, buf.data, buf.len, out);
+    }
     /* The sender's keys follow what it sent, whatever was delivered. */
     if (rc == 0) {
         int before = m->d[from].cur;
@@ -784,14 +804,10 @@ int wire_mitm_send(wire_mitm *m, int from, uint8_t type, const void *data, size_
     m->stats.edited[from]++;
     if (type == WIRE_CT_HANDSHAKE)
         m->diverged = 1;
+    shape sh = {type, version, 0, 0};
     if (!(m->in_edit && m->edit_from == from))
-        return hold(&m->d[from], type, version, m->d[from].cur, data, len);
-    wire_buf copy = {0};
-    int rc = wire_buf_append(&copy, data, len);
-    if (rc == 0)
-        rc = emit(m, from, type, version, copy.data, len, m->edit_out);
-    wire_buf_cleanup(&copy);
-    return rc;
+        return hold(&m->d[from], &sh, m->d[from].cur, data, len);
+    return emit(m, from, &sh, data, len, m->edit_out);
 }
 
 /* ---- the filter ---- */

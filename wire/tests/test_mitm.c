@@ -230,7 +230,15 @@ typedef struct editor {
     int server_hellos; /* ServerHello messages seen (two after a HelloRetryRequest) */
 } editor;
 
-enum { DROP_IT, FLIP_LAST_BYTE, ADD_UNKNOWN_EXTENSION, INJECT_DATA };
+enum {
+    DROP_IT,
+    FLIP_LAST_BYTE,
+    ADD_UNKNOWN_EXTENSION,
+    INJECT_DATA,
+    SMALL_PADDED_RECORDS,
+    AS_APPLICATION_DATA,
+    RECORD_VERSION_1_0
+};
 
 static int edit(void *arg, wire_mitm *m, wire_mitm_msg *msg)
 {
@@ -254,6 +262,16 @@ static int edit(void *arg, wire_mitm *m, wire_mitm_msg *msg)
     switch (e->action) {
     case DROP_IT:
         return WIRE_MITM_DROP;
+    case SMALL_PADDED_RECORDS: /* RFC 8446 §5.1, §5.4: fragments and padding are allowed */
+        msg->out_fragment = 100;
+        msg->out_padding = 50;
+        return WIRE_MITM_FORWARD;
+    case AS_APPLICATION_DATA:
+        msg->out_type = WIRE_CT_APPLICATION_DATA;
+        return WIRE_MITM_FORWARD;
+    case RECORD_VERSION_1_0:
+        msg->out_version = 0x0301;
+        return WIRE_MITM_FORWARD;
     case FLIP_LAST_BYTE:
         d->data[d->len - 1] ^= 0x01;
         return WIRE_MITM_FORWARD;
@@ -440,6 +458,38 @@ static void fixup_after_hello_retry(void **state)
     mpair_close(&p);
 }
 
+/* How a unit goes out: small padded records (accepted), another content type (refused),
+ * another record version (refused). */
+static void record_shape_edits(void **state)
+{
+    static const struct {
+        int max, action;
+        uint8_t hs_type;
+        const char *refusal; /* NULL: the handshake completes */
+    } cases[] = {
+        {0, SMALL_PADDED_RECORDS, 11, NULL},
+        {0, AS_APPLICATION_DATA, 8, "unexpected record"},
+        {TLSRIG_VERSION_TLS1_2, RECORD_VERSION_1_0, 20, "wrong version number"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        mpair p;
+        mpair_open(&p, 1, cases[i].max, NULL);
+        editor e = {.from = WIRE_SERVER, .hs_type = cases[i].hs_type, .action = cases[i].action};
+        wire_mitm_set_edit(p.m, edit, &e);
+        if (cases[i].refusal == NULL) {
+            a_conversation(&p);
+            assert_true(wire_mitm_get0_stats(p.m)->reprotected[WIRE_SERVER] >= 10);
+        } else {
+            assert_int_equal(wire_pump_handshake(&p.pump), WIRE_DRIVE_FAILED);
+            if (strstr(p.ce.last_msg, cases[i].refusal) == NULL)
+                fail_msg("case %zu: expected \"%s\", got \"%s\"", i, cases[i].refusal,
+                         p.ce.last_msg);
+        }
+        assert_true(e.done);
+        mpair_close(&p);
+    }
+}
+
 static void injected_data_arrives(void **state)
 {
     mpair p;
@@ -487,6 +537,7 @@ int main(void)
         cmocka_unit_test(fixup_after_hello_retry),
         cmocka_unit_test(renegotiation_followed),
         cmocka_unit_test(early_data_followed),
+        cmocka_unit_test(record_shape_edits),
         cmocka_unit_test(injected_data_arrives),
         cmocka_unit_test(without_secrets_records_pass),
     };
