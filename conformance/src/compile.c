@@ -13,15 +13,27 @@
 
 #include "prog.h"
 
-const char *const rig_step_names[] = {"connect",        "handshake",
-                                      "pump",           "send",
-                                      "recv",           "renegotiate",
-                                      "key-update",     "request-client-cert",
-                                      "shutdown",       "set-shutdown",
-                                      "quiet-shutdown", "close",
-                                      "save-session",   "resume",
-                                      "early-data",     "advance",
-                                      "expect",         NULL};
+const char *const rig_step_names[] = {"connect",
+                                      "handshake",
+                                      "pump",
+                                      "send",
+                                      "recv",
+                                      "renegotiate",
+                                      "key-update",
+                                      "request-client-cert",
+                                      "shutdown",
+                                      "set-shutdown",
+                                      "quiet-shutdown",
+                                      "close",
+                                      "save-session",
+                                      "resume",
+                                      "early-data",
+                                      "advance",
+                                      "expect",
+                                      "tamper",
+                                      "inject",
+                                      "tamper-fixup",
+                                      NULL};
 
 /* ---- messages ---- */
 
@@ -134,6 +146,12 @@ const char *rig__step_word(rig_step_kind kind)
         return "advance";
     case RIG_STEP_EXPECT:
         return "expect";
+    case RIG_STEP_TAMPER:
+        return "tamper";
+    case RIG_STEP_INJECT:
+        return "inject";
+    case RIG_STEP_TAMPER_FIXUP:
+        return "tamper-fixup";
     default:
         return "step";
     }
@@ -419,6 +437,9 @@ static const struct {
     {"save-session", RIG_STEP_SAVE_SESSION, c_session, 1},
     {"resume", RIG_STEP_RESUME, c_session, 1},
     {"early-data", RIG_STEP_EARLY_SEND, c_early, 1},
+    {"tamper", RIG_STEP_TAMPER, rig__compile_tamper, 1},
+    {"inject", RIG_STEP_INJECT, rig__compile_inject, 1},
+    {"tamper-fixup", RIG_STEP_TAMPER_FIXUP, rig__compile_fixup, 1},
 };
 
 static rig_status compile_step(rig_compiler *c, const scn_line *l, rig_step *st)
@@ -463,6 +484,8 @@ static rig_data *step_payload(rig_step *st)
     case RIG_STEP_EARLY_SEND:
     case RIG_STEP_EARLY_RECV:
         return &st->early.data;
+    case RIG_STEP_INJECT:
+        return st->inject.what == RIG_INJECT_DATA ? &st->inject.data : NULL;
     default:
         return NULL;
     }
@@ -498,6 +521,8 @@ void rig_program_free(rig_program *p)
     if (p == NULL)
         return;
     rig__peers_prog_free(p);
+    for (size_t i = 0; p->steps != NULL && i < p->n_steps; i++)
+        rig__tamper_step_free(&p->steps[i]);
     free(p->steps);
     free(p->pattern);
     free(p);
@@ -553,9 +578,9 @@ static rig_status compile(const scn *s, rig_program **out, rig_result *res, int 
     c.cur[RIG_SERVER] = p->first_server;
     c.have_conn = !p->peers[p->first_client].no_ctx && !p->peers[p->first_server].no_ctx;
     for (size_t i = 0; i < s->n_steps; i++) {
+        p->n_steps = i + 1; /* counted first: a step that fails frees what it holds with it */
         if ((rs = compile_step(&c, &s->steps[i], &p->steps[i])) != RIG_PASS)
             goto done;
-        p->n_steps = i + 1;
     }
     if (payloads && attach_pattern(p) < 0)
         rs = oom(res);

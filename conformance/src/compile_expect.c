@@ -45,7 +45,7 @@ static const struct {
     {"CERT_REJECTED", X509_V_ERR_CERT_REJECTED},
 };
 
-static int alert_desc(const char *w)
+int rig__alert_desc(const char *w)
 {
     for (int d = 0; d < 256; d++)
         if (strcmp(tlsrig_alert_desc_string(d), w) == 0)
@@ -74,7 +74,7 @@ static rig_status c_alert(rig_compiler *c, const scn_line *l, rig_expect *e)
         e->level = l->argv[4][0] == 'f' ? 2 : 1;
     }
     e->word = l->argv[l->argc - 1];
-    e->desc = alert_desc(e->word);
+    e->desc = rig__alert_desc(e->word);
     RIG_NEED(e->desc >= 0, "expect alert: unknown alert '%s'", e->word);
     return RIG_PASS;
 }

@@ -42,15 +42,38 @@ static void conn_close(run *r)
     r->have_conn = 0;
 }
 
+/* Rules end with their connection: one that never fired fails the run. */
+static rig_status rules_done(run *r)
+{
+    const rig_rule *u = rig__tamper_unfired(&r->wire);
+    if (u == NULL)
+        return RIG_PASS;
+    const rig_step *st = u->st;
+    const char *name = wire_hs_type_name(st->tamper.msg);
+    char num[16] = "";
+    if (st->tamper.nth > 1)
+        snprintf(num, sizeof(num), " #%u", st->tamper.nth);
+    rig__report(r->res, RIG_FAIL, r->prog->path, 0,
+                "tamper at %s:%d never matched: %s sent %u %s message%s after it was armed, "
+                "not%s",
+                r->prog->path, st->line, r->prog->peers[st->peer].name, u->seen,
+                name != NULL ? name : "such", u->seen == 1 ? "" : "s", num[0] ? num : " one");
+    r->res->fail_line = st->line;
+    return RIG_FAIL;
+}
+
 static rig_status conn_open(run *r, int client, int server)
 {
     char why[512];
+    if (r->have_conn && rules_done(r) != RIG_PASS)
+        return RIG_FAIL;
     conn_close(r);
     if (rig__conn_new(&r->peers[client], &r->wire.client, why, sizeof(why)) < 0 ||
         rig__conn_new(&r->peers[server], &r->wire.server, why, sizeof(why)) < 0)
         return fail(r, "%s", why);
     r->have_conn = 1;
-    rig__wire_begin(&r->wire);
+    if (rig__wire_begin(&r->wire) < 0)
+        return fail(r, "out of memory");
     return RIG_PASS;
 }
 
@@ -332,6 +355,15 @@ static rig_status run_step(run *r, const rig_step *st)
         return step_early_recv(r, st);
     case RIG_STEP_EXPECT:
         return step_expect(r, st);
+    case RIG_STEP_TAMPER:
+        return rig__tamper_arm(&r->wire, st) < 0 ? fail(r, "out of memory") : RIG_PASS;
+    case RIG_STEP_INJECT: {
+        int rc = rig__inject(&r->wire, st);
+        return rc < 0 ? fail(r, "inject: %s", tlsrig_err_name(rc)) : RIG_PASS;
+    }
+    case RIG_STEP_TAMPER_FIXUP:
+        rig__tamper_fixup(&r->wire, st->fixup.on);
+        return RIG_PASS;
     default:
         return fail(r, "internal error: step kind %d", (int)st->kind);
     }
@@ -352,12 +384,14 @@ rig_status rig_run_program(const rig_program *p, const rig_options *opt, rig_res
     r.res = res;
     double deadline = rig__now() + (opt->wall_limit > 0 ? opt->wall_limit : 10.0);
     rig__wire_init(&r.wire, opt, res, p->budget, deadline);
+    r.wire.path = p->path;
+    r.wire.middle = p->middle;
 
     if (tlsrig_deterministic(p->seed) < 0) {
         snprintf(res->message, sizeof(res->message), "cannot enter deterministic mode");
         return res->status = RIG_ERROR;
     }
-    rs = rig__peers_new(p, opt, res, &r.peers);
+    rs = rig__peers_new(p, opt, res, &r.wire, &r.peers);
     if (rs == RIG_PASS && r.peers[p->first_client].ctx != NULL &&
         r.peers[p->first_server].ctx != NULL)
         rs = conn_open(&r, p->first_client, p->first_server);
@@ -369,7 +403,15 @@ rig_status rig_run_program(const rig_program *p, const rig_options *opt, rig_res
         }
         rs = run_step(&r, &p->steps[i]);
         res->steps_run = (long)i + 1;
+        /* a rule that matched and could not be applied says why, whatever the step saw */
+        if (r.wire.tamper_err[0] != '\0') {
+            rs = rig__report(res, RIG_FAIL, p->path, r.wire.tamper_err_line, "%s",
+                             r.wire.tamper_err);
+            break;
+        }
     }
+    if (rs == RIG_PASS && r.have_conn)
+        rs = rules_done(&r);
 
     conn_close(&r);
     for (size_t i = 0; i < RIG_MAX_SESSIONS; i++)

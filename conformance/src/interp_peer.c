@@ -144,19 +144,10 @@ static void observe(tlsrig_conn *conn, const tlsrig_observe_event *ev, void *arg
     }
 }
 
+/* Each side's secrets go to the wire: into the capture, and to the man in the middle. */
 static void keylog(tlsrig_conn *conn, const char *line, void *arg)
 {
-    rig_result *res = arg;
-    (void)conn;
-    size_t add = strlen(line) + 1;
-    char *k = realloc(res->keylog, res->keylog_len + add + 1);
-    if (k == NULL)
-        return;
-    memcpy(k + res->keylog_len, line, add - 1);
-    k[res->keylog_len + add - 1] = '\n';
-    k[res->keylog_len + add] = '\0';
-    res->keylog = k;
-    res->keylog_len += add;
+    rig__wire_keylog(arg, conn, line);
 }
 
 /* ---- settings ---- */
@@ -165,6 +156,7 @@ typedef struct applier {
     const rig_program *prog;
     const rig_options *opt;
     rig_result *res;
+    rig_wire *wire; /* where the key log goes */
 } applier;
 
 static rig_status fail_at(applier *a, int line, const char *fmt, ...)
@@ -254,6 +246,9 @@ static rig_status make_alt_ctx(applier *a, rig_peer *p, const rig_setting *set)
                                        TLSRIG_FILETYPE_PEM) < 0)
         return fail_at(a, set->line, "sni-callback: %s",
                        tlsrig_ctx_last_error(p->alt_ctx)->message);
+    /* a connection switched to it logs its secrets through it */
+    if (a->prog->middle)
+        tlsrig_ctx_set_keylog_callback(p->alt_ctx, keylog, a->wire);
     return RIG_PASS;
 }
 
@@ -415,9 +410,9 @@ static rig_status setup_peer(applier *a, rig_peer *peers, rig_peer *p)
         return fail_at(a, d->method_line, "peer %s: context: %s", d->name, e.message);
     tlsrig_ctx_set_observer(p->ctx, observe, NULL);
     /* OpenSSL formats every secret as hex once a keylog callback exists: only pay for it
-     * when the keys are wanted. */
-    if (a->opt->capture)
-        tlsrig_ctx_set_keylog_callback(p->ctx, keylog, a->res);
+     * when the keys are wanted (a capture, or a man in the middle). */
+    if (a->opt->capture || a->prog->middle)
+        tlsrig_ctx_set_keylog_callback(p->ctx, keylog, a->wire);
     for (size_t i = 0; i < d->n_settings; i++)
         if ((rs = apply(a, p, &d->settings[i])) != RIG_PASS)
             return rs;
@@ -425,9 +420,9 @@ static rig_status setup_peer(applier *a, rig_peer *peers, rig_peer *p)
 }
 
 rig_status rig__peers_new(const rig_program *prog, const rig_options *opt, rig_result *res,
-                          rig_peer **out)
+                          rig_wire *wire, rig_peer **out)
 {
-    applier a = {prog, opt, res};
+    applier a = {prog, opt, res, wire};
     rig_status rs;
     rig_peer *peers = calloc(prog->n_peers > 0 ? prog->n_peers : 1, sizeof(*peers));
     *out = peers;

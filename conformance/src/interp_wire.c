@@ -2,8 +2,9 @@
  * interp_wire.c - the run's side of the wire (wire/include/wire.h): the two sides of the
  * current connection as engine endpoints, the pump between them with capture (for
  * transcripts and pcapng) as its observer and tampering (rig_options.tamper) as its record
- * hook, and what the steps ask of it. No byte crosses here but through the pump; a side could
- * equally be another kind of endpoint (a vendor's program over loopback).
+ * hook; for a program with tamper steps a man in the middle (wire_mitm) as its filter, fed
+ * each side's key log; and what the steps ask of it. No byte crosses here but through the
+ * pump; a side could equally be another kind of endpoint (a vendor's program over loopback).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,79 @@ static void side_reset(rig_side *side)
     memset(side, 0, sizeof(*side));
 }
 
+/* ---- the key log ---- */
+
+static void keylog_append(rig_result *res, const char *line, size_t len)
+{
+    char *k = realloc(res->keylog, res->keylog_len + len + 2);
+    if (k == NULL)
+        return;
+    memcpy(k + res->keylog_len, line, len);
+    k[res->keylog_len + len] = '\n';
+    k[res->keylog_len + len + 1] = '\0';
+    res->keylog = k;
+    res->keylog_len += len + 1;
+}
+
+/* Whether a line |side| logged holds the secret of the other side's sending direction (the
+ * one the bytes on the wire towards |side| are protected with, by the middle). */
+static int receiver_line(const char *line, size_t len, int side)
+{
+    int dir = -1;
+    if (len > 7 && strncmp(line, "CLIENT_", 7) == 0 && strncmp(line, "CLIENT_RANDOM", 13) != 0)
+        dir = WIRE_CLIENT;
+    else if (len > 7 && strncmp(line, "SERVER_", 7) == 0)
+        dir = WIRE_SERVER;
+    return dir >= 0 && dir != side;
+}
+
+/* The current connection's lines into the result: senders' first, receivers' last. */
+static void keylog_flush(rig_wire *w)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (int side = 0; side < 2; side++) {
+            const char *p = (const char *)w->keylog[side].data;
+            size_t left = w->keylog[side].len;
+            while (left > 0) {
+                const char *nl = memchr(p, '\n', left);
+                size_t n = nl != NULL ? (size_t)(nl - p) : left;
+                if (receiver_line(p, n, side) == pass)
+                    keylog_append(w->res, p, n);
+                n += nl != NULL;
+                p += n;
+                left -= n;
+            }
+        }
+    wire_buf_cleanup(&w->keylog[0]);
+    wire_buf_cleanup(&w->keylog[1]);
+}
+
+void rig__wire_keylog(rig_wire *w, tlsrig_conn *conn, const char *line)
+{
+    int side = conn == w->client.conn ? WIRE_CLIENT : conn == w->server.conn ? WIRE_SERVER : -1;
+    size_t len = strlen(line);
+    if (w->mitm != NULL && side >= 0) {
+        wire_mitm_keylog(w->mitm, side, line, len);
+        /* TLS <= 1.2: OpenSSL logs the master secret as it writes its own Finished, after it
+         * read the peer's, so the middle would wait for a receiver's secret that comes only
+         * once the receiver got what waits. With no edit before this handshake's
+         * ChangeCipherSpec both sides derive the same master secret (RFC 5246 §8.1, RFC 7627
+         * §4: randoms, pre-master secret and the messages up to the ClientKeyExchange), so the
+         * sender's line is the receiver's too. */
+        if (!w->master_edited && strncmp(line, "CLIENT_RANDOM ", 14) == 0)
+            wire_mitm_keylog(w->mitm, !side, line, len);
+    }
+    if (!w->opt->capture)
+        return;
+    if (w->middle && side >= 0) {
+        wire_buf *k = &w->keylog[side];
+        if (wire_buf_append(k, line, len) == 0)
+            wire_buf_append(k, "\n", 1);
+        return;
+    }
+    keylog_append(w->res, line, len);
+}
+
 void rig__wire_reset(rig_wire *w)
 {
     if (w->pump.ep[0] != NULL) {
@@ -45,6 +119,14 @@ void rig__wire_reset(rig_wire *w)
     }
     side_reset(&w->client);
     side_reset(&w->server);
+    wire_mitm_free(w->mitm);
+    w->mitm = NULL;
+    free(w->rules);
+    w->rules = NULL;
+    w->n_rules = w->cap_rules = 0;
+    w->ccs_seen[0] = w->ccs_seen[1] = 0;
+    w->master_edited = 0;
+    keylog_flush(w);
 }
 
 /* The observer: every chunk that crosses, numbered by connection, into the result. */
@@ -75,7 +157,47 @@ static void side_begin(rig_side *side, const char *name)
     side->ep.read_early = side->peer->is_server && side->peer->early_data > 0;
 }
 
-void rig__wire_begin(rig_wire *w)
+/* The pump's filter when the program tampers: the middle, then rig_options.tamper (when set)
+ * on each record the middle delivers, so the hook still sees every record that crosses. */
+static int middle_filter(void *arg, int from, const uint8_t *rec, size_t len, wire_buf *out)
+{
+    rig_wire *w = arg;
+    size_t start = out->len;
+    int rc = wire_mitm_filter(w->mitm, from, rec, len, out);
+    if (rc < 0 || w->opt->tamper == NULL || out->len == start)
+        return rc;
+    wire_buf in = {0}, one = {0};
+    size_t off = 0;
+    rc = wire_buf_append(&in, out->data + start, out->len - start);
+    out->len = start;
+    while (rc == 0 && off < in.len) {
+        wire_record r;
+        long n = wire_record_parse(in.data + off, in.len - off, 0, &r, NULL);
+        if (n <= 0) { /* not whole records: on as they are */
+            rc = wire_buf_append(out, in.data + off, in.len - off);
+            break;
+        }
+        size_t cap = WIRE_RECORD_HEADER + WIRE_MAX_CIPHERTEXT, cur = (size_t)n;
+        if (cap < cur)
+            cap = cur;
+        one.len = 0;
+        rc = wire_buf_reserve(&one, cap);
+        if (rc < 0)
+            break;
+        memcpy(one.data, in.data + off, cur);
+        rc = w->opt->tamper(w->opt->tamper_arg, from == WIRE_SERVER, one.data, &cur, cap);
+        if (rc == 0 && cur > cap)
+            rc = TLSRIG_ERR_INVALID_ARGUMENT;
+        if (rc == 0)
+            rc = wire_buf_append(out, one.data, cur);
+        off += (size_t)n;
+    }
+    wire_buf_cleanup(&in);
+    wire_buf_cleanup(&one);
+    return rc;
+}
+
+int rig__wire_begin(rig_wire *w)
 {
     w->conn_no++;
     side_begin(&w->client, "client");
@@ -89,8 +211,17 @@ void rig__wire_begin(rig_wire *w)
         .budget = w->budget,
         .deadline = w->deadline,
     };
+    if (w->middle) {
+        if (wire_mitm_new(&w->mitm) < 0)
+            return TLSRIG_ERR_NOMEM;
+        wire_mitm_set_edit(w->mitm, rig__tamper_edit, w);
+        wire_mitm_set_fixup(w->mitm, w->fixup);
+        o.filter = middle_filter;
+        o.filter_arg = w;
+    }
     wire_pump_init(&w->pump, &w->client.ep.ep, &w->server.ep.ep, &o);
     w->pump.rounds = w->rounds;
+    return 0;
 }
 
 rig_side *rig__wire_side(rig_wire *w, int end)

@@ -331,6 +331,15 @@ static int check_no_nul(parser *p)
     return fail(p, lineno, "NUL byte in the text (a binary file?); in a quoted word write \\x00");
 }
 
+/* Whether the '#' at s[i] is part of a bare word: right after one of its characters and
+ * followed by a digit, as in "Finished#2" (the second Finished). Any other '#' outside quotes
+ * starts a comment. */
+static int hash_in_word(const char *s, size_t n, size_t i)
+{
+    return i > 0 && !is_blank(s[i - 1]) && s[i - 1] != '"' && i + 1 < n && s[i + 1] >= '0' &&
+           s[i + 1] <= '9';
+}
+
 /* Where the comment of a line starts (or |n|). Quotes are followed so a '#' inside one is
  * text; this runs before substitution so that comments may mention anything. */
 static size_t comment_start(const char *s, size_t n)
@@ -341,7 +350,7 @@ static size_t comment_start(const char *s, size_t n)
             i++;
         else if (s[i] == '"')
             quoted = !quoted;
-        else if (!quoted && s[i] == '#')
+        else if (!quoted && s[i] == '#' && !hash_in_word(s, n, i))
             return i;
     }
     return n;
@@ -543,7 +552,7 @@ static int lex_bare(parser *p, const char *s, size_t n, size_t *i, int lineno)
 {
     size_t start = *i;
     size_t j = start;
-    for (; j < n && !is_blank(s[j]) && s[j] != '#'; j++) {
+    for (; j < n && !is_blank(s[j]) && (s[j] != '#' || hash_in_word(s, n, j)); j++) {
         if (s[j] == '"')
             return fail(p, lineno, "a quote inside the word '%s': quote the whole word",
                         show(p, 0, s + start, j - start + 1));
@@ -553,7 +562,8 @@ static int lex_bare(parser *p, const char *s, size_t n, size_t *i, int lineno)
 }
 
 /* lex_line cuts |s| into p->w. Only spaces and tabs separate words; a '#' outside quotes
- * ends the line (a substituted value may bring one in: substitution is textual). */
+ * ends the line unless it is part of a word (hash_in_word; a substituted value may bring one
+ * in: substitution is textual). */
 static int lex_line(parser *p, const char *s, size_t n, int lineno)
 {
     p->w.n = 0;

@@ -185,7 +185,39 @@ typedef enum rig_step_kind {
     RIG_STEP_EARLY_RECV,
     RIG_STEP_ADVANCE,
     RIG_STEP_EXPECT,
+    RIG_STEP_TAMPER,
+    RIG_STEP_INJECT,
+    RIG_STEP_TAMPER_FIXUP,
 } rig_step_kind;
+
+/* What a `tamper` rule does to the handshake message it matches (compile_tamper.c). */
+typedef enum rig_tamper_action {
+    RIG_TAMPER_DROP,
+    RIG_TAMPER_DUPLICATE,        /* a copy goes ahead of it */
+    RIG_TAMPER_REPLACE,          /* the whole body: bytes */
+    RIG_TAMPER_SET,              /* field := bytes (wire_hs_field_set1) */
+    RIG_TAMPER_SET_INT,          /* integer field := num (wire_hs_field_set_int) */
+    RIG_TAMPER_REMOVE,           /* field left out */
+    RIG_TAMPER_ADD_EXTENSION,    /* ext with bytes, appended (even a duplicate) */
+    RIG_TAMPER_REMOVE_EXTENSION, /* every ext of that type */
+    RIG_TAMPER_SET_EXTENSION,    /* the first ext of that type := bytes, or appended */
+    RIG_TAMPER_SET_LENGTH,       /* the header's length := num */
+    RIG_TAMPER_SET_TYPE,         /* the header's type := type */
+    RIG_TAMPER_INSERT_BEFORE,    /* a message (type, bytes) goes ahead of it */
+} rig_tamper_action;
+
+/* What an `inject` step puts on the wire. */
+typedef enum rig_inject_kind {
+    RIG_INJECT_ALERT,
+    RIG_INJECT_DATA,
+    RIG_INJECT_MESSAGE,
+} rig_inject_kind;
+
+/* Bytes decoded from a hex word, owned by the program (freed by rig_program_free). */
+typedef struct rig_hex {
+    uint8_t *bytes;
+    size_t len;
+} rig_hex;
 
 /* Bytes a step sends or expects: quoted text (borrowed from the scn) or `<n> bytes` of the
  * deterministic pattern (a prefix of the program's one pattern buffer). */
@@ -238,6 +270,26 @@ typedef struct rig_step {
             int64_t seconds;
         } advance;
         rig_expect expect;
+        struct {
+            int msg;      /* the handshake type it matches (what the sender sent) */
+            unsigned nth; /* fires on the nth such message from the sender after arming, 1.. */
+            rig_tamper_action action;
+            const char *field; /* set, remove: the field name; borrowed from the scn */
+            int ext;           /* *-extension: the extension type */
+            int type;          /* set-type, insert-before: a message type */
+            uint64_t num;      /* set (integer field), set-length */
+            rig_hex hex;       /* replace, set, *-extension, insert-before */
+        } tamper;
+        struct {
+            rig_inject_kind what;
+            int level, desc; /* alert */
+            int type;        /* message: its handshake type */
+            rig_data data;   /* data: text or pattern */
+            rig_hex hex;     /* message: its body */
+        } inject;
+        struct {
+            int on;
+        } fixup;
     };
 } rig_step;
 
@@ -256,6 +308,7 @@ struct rig_program {
     size_t pattern_len;
     const char *session_names[RIG_MAX_SESSIONS]; /* save-session names, by slot */
     size_t n_sessions;
+    int middle; /* a tamper, inject or tamper-fixup step: connections run through a wire_mitm */
 };
 
 /* ---- shared by the compiler's files ---- */
@@ -303,6 +356,16 @@ void rig__peers_prog_free(rig_program *p);
 
 /* compile_expect.c: `expect ...` into |st| (kind RIG_STEP_EXPECT; peer/side set). */
 rig_status rig__compile_expect(rig_compiler *c, const scn_line *l, rig_step *st);
+
+/* compile_tamper.c: `tamper`, `inject` and `tamper-fixup` into |st| (kind set). Decoded hex
+ * is allocated into the step; rig__tamper_step_free releases it. */
+rig_status rig__compile_tamper(rig_compiler *c, const scn_line *l, rig_step *st);
+rig_status rig__compile_inject(rig_compiler *c, const scn_line *l, rig_step *st);
+rig_status rig__compile_fixup(rig_compiler *c, const scn_line *l, rig_step *st);
+void rig__tamper_step_free(rig_step *st);
+
+/* The alert description named |word| ("decode_error"), or -1. */
+int rig__alert_desc(const char *word);
 
 /* compile.c: the end of the current connection that the peer named by word |i| of |l| is,
  * setting st->peer and st->side; reports the line as invalid when it names none. */

@@ -4,7 +4,8 @@
  * scenario (prog.h): each step's, setting's and expectation's typed values, the range and
  * meaning errors the compiler catches with their file:line, the current connection followed
  * through `connect`, session slots, and that checking compiles without running while a
- * program compiled once runs many times alike.
+ * program compiled once runs many times alike; the tamper, inject and tamper-fixup steps: their
+ * compiled values and errors, rules that must match, and the key logs a tampered capture holds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #include "rig.h"
 #include "scn.h"
 #include "tlsrig.h"
+#include "wire.h"
 
 static const char *pki_dir(void)
 {
@@ -592,6 +594,261 @@ static void compile_once_run_twice(void **state)
     rig_program_free(NULL); /* NULL is ignored */
 }
 
+/* ---- tamper, inject, tamper-fixup ---- */
+
+static void tamper_steps_are_typed(void **state)
+{
+    (void)state;
+    compiled c;
+    const rig_program *p =
+        compile_ok(&c, PEERS "tamper server EncryptedExtensions drop\n"
+                             "tamper client finished#3 duplicate\n"
+                             "tamper server Certificate replace 0A0b\n"
+                             "tamper server CertificateVerify set signature \"\"\n"
+                             "tamper server KeyUpdate set request_update 2\n"
+                             "tamper server NewSessionTicket set ticket_lifetime 0xffffffff\n"
+                             "tamper server CertificateRequest remove certificate_request_context\n"
+                             "tamper server EncryptedExtensions add-extension alpn 0003026832\n"
+                             "tamper server EncryptedExtensions add-extension 0xfafa\n"
+                             "tamper server Certificate remove-extension status_request\n"
+                             "tamper server EncryptedExtensions set-extension sni \"\"\n"
+                             "tamper server Finished set-length 70000\n"
+                             "tamper server EncryptedExtensions set-type 99\n"
+                             "tamper client Finished insert-before KeyUpdate 01\n"
+                             "inject server alert warning user_canceled\n"
+                             "inject client data \"text\"\n"
+                             "inject client data 20 bytes\n"
+                             "inject server message HelloRequest \"\"\n"
+                             "tamper-fixup on\n"
+                             "tamper-fixup off\n");
+    assert_int_equal(p->n_steps, 20);
+    assert_true(p->middle);
+    const rig_step *st = &p->steps[0];
+    assert_int_equal(st->kind, RIG_STEP_TAMPER);
+    assert_int_equal(st->line, 6);
+    assert_int_equal(st->side, RIG_SERVER);
+    assert_int_equal(st->tamper.msg, 8);
+    assert_int_equal(st->tamper.nth, 1);
+    assert_int_equal(st->tamper.action, RIG_TAMPER_DROP);
+    st = &p->steps[1];
+    assert_int_equal(st->side, RIG_CLIENT);
+    assert_int_equal(st->tamper.msg, 20);
+    assert_int_equal(st->tamper.nth, 3);
+    assert_int_equal(st->tamper.action, RIG_TAMPER_DUPLICATE);
+    st = &p->steps[2];
+    assert_int_equal(st->tamper.action, RIG_TAMPER_REPLACE);
+    assert_int_equal(st->tamper.hex.len, 2);
+    assert_memory_equal(st->tamper.hex.bytes, "\x0a\x0b", 2);
+    st = &p->steps[3];
+    assert_int_equal(st->tamper.action, RIG_TAMPER_SET); /* a vector: bytes */
+    assert_string_equal(st->tamper.field, "signature");
+    assert_int_equal(st->tamper.hex.len, 0);
+    st = &p->steps[4];
+    assert_int_equal(st->tamper.action, RIG_TAMPER_SET_INT); /* an integer field: a number */
+    assert_int_equal(st->tamper.num, 2);
+    assert_int_equal(p->steps[5].tamper.action, RIG_TAMPER_SET_INT);
+    assert_int_equal(p->steps[5].tamper.num, 0xffffffffu);
+    assert_int_equal(p->steps[6].tamper.action, RIG_TAMPER_REMOVE);
+    assert_string_equal(p->steps[6].tamper.field, "certificate_request_context");
+    st = &p->steps[7];
+    assert_int_equal(st->tamper.action, RIG_TAMPER_ADD_EXTENSION);
+    assert_int_equal(st->tamper.ext, 16);
+    assert_int_equal(st->tamper.hex.len, 5);
+    st = &p->steps[8];
+    assert_int_equal(st->tamper.ext, 0xfafa);
+    assert_int_equal(st->tamper.hex.len, 0); /* no data given: an empty extension */
+    assert_int_equal(p->steps[9].tamper.action, RIG_TAMPER_REMOVE_EXTENSION);
+    assert_int_equal(p->steps[9].tamper.ext, 5);
+    assert_int_equal(p->steps[10].tamper.action, RIG_TAMPER_SET_EXTENSION);
+    assert_int_equal(p->steps[10].tamper.ext, 0);
+    assert_int_equal(p->steps[11].tamper.action, RIG_TAMPER_SET_LENGTH);
+    assert_int_equal(p->steps[11].tamper.num, 70000);
+    assert_int_equal(p->steps[12].tamper.action, RIG_TAMPER_SET_TYPE);
+    assert_int_equal(p->steps[12].tamper.type, 99);
+    st = &p->steps[13];
+    assert_int_equal(st->tamper.action, RIG_TAMPER_INSERT_BEFORE);
+    assert_int_equal(st->tamper.type, 24);
+    assert_int_equal(st->tamper.hex.len, 1);
+    assert_int_equal(st->tamper.hex.bytes[0], 1);
+    st = &p->steps[14];
+    assert_int_equal(st->kind, RIG_STEP_INJECT);
+    assert_int_equal(st->side, RIG_SERVER);
+    assert_int_equal(st->inject.what, RIG_INJECT_ALERT);
+    assert_int_equal(st->inject.level, 1);
+    assert_int_equal(st->inject.desc, 90);
+    st = &p->steps[15];
+    assert_int_equal(st->inject.what, RIG_INJECT_DATA);
+    assert_int_equal(st->inject.data.len, 4);
+    assert_memory_equal(st->inject.data.bytes, "text", 4);
+    st = &p->steps[16];
+    assert_true(st->inject.data.pattern);
+    assert_int_equal(st->inject.data.len, 20);
+    assert_ptr_equal(st->inject.data.bytes, p->pattern);
+    st = &p->steps[17];
+    assert_int_equal(st->inject.what, RIG_INJECT_MESSAGE);
+    assert_int_equal(st->inject.type, 0);
+    assert_int_equal(st->inject.hex.len, 0);
+    assert_int_equal(p->steps[18].kind, RIG_STEP_TAMPER_FIXUP);
+    assert_true(p->steps[18].fixup.on);
+    assert_false(p->steps[19].fixup.on);
+    done(&c);
+
+    /* a program without such steps runs without a middle */
+    p = compile_ok(&c, PEERS "handshake\n");
+    assert_false(p->middle);
+    done(&c);
+}
+
+static void tamper_errors_at_compile_time(void **state)
+{
+    (void)state;
+    expect_invalid(PEERS "tamper server Finshed drop\n",
+                   "t.scn:6: unknown handshake message 'Finshed'", "did you mean 'Finished'");
+    expect_invalid(PEERS "tamper server Finished#0 drop\n", "t.scn:6: tamper: 'Finished#0'",
+                   "from 1");
+    expect_invalid(PEERS "tamper server Finished#1x drop\n", "t.scn:6: tamper: 'Finished#1x'",
+                   NULL);
+    expect_invalid(PEERS "tamper server Finished\n", "t.scn:6: tamper takes <side> <msg>", NULL);
+    expect_invalid(PEERS "tamper nobody Finished drop\n",
+                   "t.scn:6: 'nobody' is not a peer of the current connection", NULL);
+    expect_invalid(PEERS "tamper server Finished dorp\n", "t.scn:6: unknown tamper action 'dorp'",
+                   "did you mean 'drop'");
+    expect_invalid(PEERS "tamper server Finished drop now\n", "t.scn:6: tamper ... drop takes",
+                   NULL);
+    expect_invalid(PEERS "tamper server Finished replace 0g\n",
+                   "t.scn:6: tamper: '0g' is not hex bytes", NULL);
+    expect_invalid(PEERS "tamper server Finished replace abc\n",
+                   "t.scn:6: tamper: 'abc' is not hex bytes", NULL);
+    expect_invalid(PEERS "tamper server Finished replace\n",
+                   "t.scn:6: tamper ... replace takes the body as hex", NULL);
+    expect_invalid(PEERS "tamper server Finished set verify_dat 00\n",
+                   "t.scn:6: tamper: Finished has no field 'verify_dat'",
+                   "did you mean 'verify_data'");
+    expect_invalid(PEERS "tamper server KeyUpdate set request_update 256\n",
+                   "t.scn:6: tamper: request_update is a 1-byte integer", "0 to 255");
+    expect_invalid(PEERS "tamper server KeyUpdate set request_update\n",
+                   "t.scn:6: tamper ... set takes <field>", NULL);
+    expect_invalid(PEERS "tamper server HelloRequest set body 00\n",
+                   "t.scn:6: tamper: HelloRequest has no fields", NULL);
+    expect_invalid(PEERS "tamper server KeyUpdate remove request_updat\n",
+                   "t.scn:6: tamper: KeyUpdate has no field", "did you mean 'request_update'");
+    expect_invalid(PEERS "tamper server EncryptedExtensions add-extension key_shar\n",
+                   "t.scn:6: unknown extension 'key_shar'", "did you mean 'key_share'");
+    expect_invalid(PEERS "tamper server EncryptedExtensions set-extension alpn\n",
+                   "t.scn:6: tamper ... set-extension takes <ext> <hex>", NULL);
+    expect_invalid(PEERS "tamper server Finished set-length 16777216\n",
+                   "t.scn:6: tamper ... set-length takes a length", NULL);
+    expect_invalid(PEERS "tamper server Finished set-type Finishd\n",
+                   "t.scn:6: unknown handshake message 'Finishd'", "did you mean 'Finished'");
+    expect_invalid(PEERS "tamper server Finished insert-before KeyUpdate\n",
+                   "t.scn:6: tamper ... insert-before takes <msg> <hex>", NULL);
+    expect_invalid(PEERS "inject server alert fatal decode_eror\n",
+                   "t.scn:6: inject ... alert: unknown alert 'decode_eror'",
+                   "did you mean 'decode_error'");
+    expect_invalid(PEERS "inject server alert severe decode_error\n",
+                   "t.scn:6: inject ... alert: the level is warning or fatal", NULL);
+    expect_invalid(PEERS "inject server data\n", "t.scn:6: inject ... data takes", NULL);
+    expect_invalid(PEERS "inject server data 0 bytes\n", "t.scn:6: inject ... data: <n> bytes",
+                   NULL);
+    expect_invalid(PEERS "inject server message KeyUpdate 0\n",
+                   "t.scn:6: inject: '0' is not hex bytes", NULL);
+    expect_invalid(PEERS "inject server mesage KeyUpdate 00\n", "t.scn:6: inject: unknown unit",
+                   "did you mean 'message'");
+    expect_invalid(PEERS "tamper-fixup yes\n", "t.scn:6: tamper-fixup takes on or off", NULL);
+    expect_invalid(PEERS "tamper-fixpu on\n", "t.scn:6: unknown step 'tamper-fixpu'",
+                   "did you mean 'tamper-fixup'");
+}
+
+/* A rule that never meets its message fails the scenario, at the end or when `connect` ends
+ * the connection it was armed on; one that meets it and cannot be applied says why. */
+static void tamper_rules_must_match(void **state)
+{
+    (void)state;
+    rig_options opt = {.pki_dir = pki_dir()};
+    rig_result res;
+
+    assert_int_equal(run_text(PEERS "tamper server Finished#2 drop\nhandshake\n", &opt, &res),
+                     RIG_FAIL);
+    assert_int_equal(res.fail_line, 6);
+    if (strstr(res.message, "tamper at t.scn:6 never matched") == NULL ||
+        strstr(res.message, "server sent 1 Finished message") == NULL)
+        fail_msg("got \"%s\"", res.message);
+    rig_result_cleanup(&res);
+
+    assert_int_equal(run_text(PEERS
+                              "tamper client KeyUpdate drop\nhandshake\nconnect client server\n"
+                              "handshake\n",
+                              &opt, &res),
+                     RIG_FAIL);
+    assert_int_equal(res.fail_line, 6);
+    assert_non_null(strstr(res.message, "tamper at t.scn:6 never matched"));
+    assert_int_equal(res.steps_run, 3); /* the connect step */
+    rig_result_cleanup(&res);
+
+    assert_int_equal(run_text(PEERS "tamper server EncryptedExtensions remove-extension alpn\n"
+                                    "handshake fails\n",
+                              &opt, &res),
+                     RIG_FAIL);
+    assert_int_equal(res.fail_line, 6);
+    if (strstr(res.message, "t.scn:6: tamper: the EncryptedExtensions has no "
+                            "application_layer_protocol_negotiation extension") == NULL)
+        fail_msg("got \"%s\"", res.message);
+    rig_result_cleanup(&res);
+
+    /* matched and applied: the client refuses the message, as the scenario expects */
+    assert_int_equal(run_text(PEERS "tamper server EncryptedExtensions add-extension key_share\n"
+                                    "handshake fails\n"
+                                    "expect alert client sent fatal illegal_parameter\n",
+                              &opt, &res),
+                     RIG_PASS);
+    rig_result_cleanup(&res);
+}
+
+/* The capture of a tampered run holds both sides' key log lines: after a fixed-up edit their
+ * secrets differ, and each receiver's, which the captured bytes are protected with, comes
+ * last. rig_options.tamper still sees every record the middle delivers. */
+static void tampered_capture_holds_both_key_logs(void **state)
+{
+    (void)state;
+    tamper_state t = {{0, 0}, 0, 0};
+    rig_options opt = {.pki_dir = pki_dir(), .capture = 1, .tamper = tamper, .tamper_arg = &t};
+    rig_result res;
+    const char *text = PEERS "handshake\nsave-session client s\nshutdown client returns 0\n"
+                             "recv server error zero-return\nshutdown server returns 1\n"
+                             "connect client server\nresume client s\ntamper-fixup on\n"
+                             "tamper server EncryptedExtensions add-extension supported_groups "
+                             "0002001d\n"
+                             "handshake\nexpect reused client yes\n"
+                             "send client \"ok\"\nrecv server \"ok\"\n";
+    assert_int_equal(run_text(text, &opt, &res), RIG_PASS);
+    assert_true(t.records[0] >= 4 && t.records[1] >= 4);
+    assert_non_null(res.keylog);
+    wire_keylog kl = {0};
+    assert_true(wire_keylog_add_text(&kl, res.keylog, res.keylog_len, NULL, NULL, 0) > 0);
+    /* the resumed connection's client random: the last line's */
+    const wire_keylog_entry *last = &kl.entries[kl.n - 1];
+    int labels[] = {WIRE_KEYLOG_CLIENT_TRAFFIC_SECRET_0, WIRE_KEYLOG_SERVER_TRAFFIC_SECRET_0};
+    for (size_t k = 0; k < 2; k++) {
+        const wire_keylog_entry *first = NULL, *other = NULL;
+        size_t n = 0;
+        for (size_t i = 0; i < kl.n; i++) {
+            const wire_keylog_entry *e = &kl.entries[i];
+            if ((int)e->label != labels[k] || memcmp(e->client_random, last->client_random, 32))
+                continue;
+            n++;
+            if (first == NULL)
+                first = e;
+            else
+                other = e;
+        }
+        if (n != 2 || other == NULL || memcmp(first->secret, other->secret, first->secret_len) == 0)
+            fail_msg("%s: expected the two sides' different secrets, got %zu lines",
+                     wire_keylog_label_name(labels[k]), n);
+    }
+    wire_keylog_cleanup(&kl);
+    rig_result_cleanup(&res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -608,6 +865,10 @@ int main(void)
         cmocka_unit_test(sessions_get_slots),
         cmocka_unit_test(check_runs_nothing),
         cmocka_unit_test(compile_once_run_twice),
+        cmocka_unit_test(tamper_steps_are_typed),
+        cmocka_unit_test(tamper_errors_at_compile_time),
+        cmocka_unit_test(tamper_rules_must_match),
+        cmocka_unit_test(tampered_capture_holds_both_key_logs),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tlsrig_deterministic_off();

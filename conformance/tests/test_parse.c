@@ -283,7 +283,9 @@ static void comments_and_quotes(void **state)
     (void)state;
     scn_file f = parse_ok(PEERS "send c \"x # y\" # a comment \"with quotes\"\n"
                                 "send c \"a\\\"#b\"#right after the quote\n"
-                                "send\tc#no space needed\n");
+                                "send\tc#no space needed\n"
+                                "tamper c Finished#2 drop #3 a comment, #x too\n"
+                                "send c#2#\n");
     const scn *s = &f.variants[0];
     assert_int_equal(s->steps[0].argc, 3);
     assert_word(&s->steps[0], 2, "x # y");
@@ -291,6 +293,13 @@ static void comments_and_quotes(void **state)
     assert_word(&s->steps[1], 2, "a\"#b");
     assert_int_equal(s->steps[2].argc, 2);
     assert_word(&s->steps[2], 1, "c");
+    /* a '#' followed by a digit inside a word is text (a message's count); anywhere else, and
+     * at the start of a word, it starts a comment */
+    assert_int_equal(s->steps[3].argc, 4);
+    assert_word(&s->steps[3], 2, "Finished#2");
+    assert_word(&s->steps[3], 3, "drop");
+    assert_int_equal(s->steps[4].argc, 2);
+    assert_word(&s->steps[4], 1, "c#2");
     scn_file_cleanup(&f);
 }
 
