@@ -403,9 +403,13 @@ rig_status rig__compile_inject(rig_compiler *c, const scn_line *l, rig_step *st)
 
 rig_status rig__compile_fixup(rig_compiler *c, const scn_line *l, rig_step *st)
 {
-    RIG_NEED(l->argc == 2 && (strcmp(l->argv[1], "on") == 0 || strcmp(l->argv[1], "off") == 0),
-             "tamper-fixup takes on or off");
-    st->fixup.on = strcmp(l->argv[1], "on") == 0;
+    static const char *const words[] = {"off", "on", "sign", NULL};
+    int on = -1;
+    for (int i = 0; l->argc == 2 && words[i] != NULL; i++)
+        if (strcmp(l->argv[1], words[i]) == 0)
+            on = i;
+    RIG_NEED(on >= 0, "tamper-fixup takes on, sign or off");
+    st->fixup.on = on; /* RIG_FIXUP_OFF, _ON, _SIGN */
     c->prog->middle = 1;
     return RIG_PASS;
 }

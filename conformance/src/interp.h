@@ -99,8 +99,6 @@ typedef struct rig_wire {
     char tamper_err[512]; /* a rule matched and could not be applied: why */
     int tamper_err_line;  /* its step's line */
     wire_buf keylog[2];   /* capturing with a middle: each side's lines */
-    int ccs_seen[2];      /* TLS <= 1.2: each side's ChangeCipherSpec in this handshake */
-    int master_edited;    /* TLS <= 1.2: an edit before a ChangeCipherSpec of this handshake */
 } rig_wire;
 
 /* A read-only view of what an expectation may look at. */
@@ -198,7 +196,9 @@ const rig_rule *rig__tamper_unfired(const rig_wire *w);
 /* Puts an `inject` step's unit on the wire from its side (at that side's next move). Returns
  * 0 or a negative tlsrig_err (no middle, out of memory). */
 int rig__inject(rig_wire *w, const rig_step *st);
-/* `tamper-fixup on|off`: for the current middle and the next ones. */
+/* `tamper-fixup on|sign|off` (RIG_FIXUP_*): for the current middle and the next ones. */
 void rig__tamper_fixup(rig_wire *w, int on);
+/* Applies the fix-up setting (and, for `sign`, each side's key) to the current middle. */
+void rig__tamper_setup(rig_wire *w);
 
 #endif

@@ -36,7 +36,21 @@ void rig__tamper_fixup(rig_wire *w, int on)
 {
     w->fixup = on;
     if (w->mitm != NULL)
-        wire_mitm_set_fixup(w->mitm, on);
+        rig__tamper_setup(w);
+}
+
+/* The middle's fix-up as the program asked: with `sign`, each side's private key (its
+ * connection's) signs a TLS 1.3 CertificateVerify again over what its receiver saw. */
+void rig__tamper_setup(rig_wire *w)
+{
+    wire_mitm_set_fixup(w->mitm, w->fixup != RIG_FIXUP_OFF);
+    for (int side = 0; side < 2; side++) {
+        tlsrig_conn *c = side == WIRE_SERVER ? w->server.conn : w->client.conn;
+        EVP_PKEY *key = w->fixup == RIG_FIXUP_SIGN && c != NULL
+                            ? SSL_get_privatekey(tlsrig_conn_get0_ssl(c))
+                            : NULL;
+        wire_mitm_set1_signer(w->mitm, side, key);
+    }
 }
 
 static const char *msg_name(int type, char *buf, size_t len)
@@ -191,16 +205,10 @@ static int apply(wire_mitm *m, wire_mitm_msg *msg, const rig_step *st, char *why
 int rig__tamper_edit(void *arg, wire_mitm *m, wire_mitm_msg *msg)
 {
     rig_wire *w = arg;
-    if (msg->type == WIRE_CT_CHANGE_CIPHER_SPEC)
-        w->ccs_seen[msg->from] = 1;
     if (msg->type != WIRE_CT_HANDSHAKE || msg->data->len < WIRE_HS_HEADER)
         return WIRE_MITM_FORWARD;
     /* rules match what the sender sent, whatever an earlier rule made of it */
     int sent = msg->data->data[0];
-    if (sent == WIRE_HS_CLIENT_HELLO) { /* a new handshake */
-        w->ccs_seen[0] = w->ccs_seen[1] = 0;
-        w->master_edited = 0;
-    }
     int verdict = WIRE_MITM_FORWARD;
     for (size_t i = 0; i < w->n_rules; i++) {
         rig_rule *r = &w->rules[i];
@@ -222,8 +230,6 @@ int rig__tamper_edit(void *arg, wire_mitm *m, wire_mitm_msg *msg)
             continue;
         }
         verdict = v;
-        if (!w->ccs_seen[msg->from])
-            w->master_edited = 1;
     }
     return verdict;
 }
@@ -242,8 +248,6 @@ int rig__inject(rig_wire *w, const rig_step *st)
         return wire_mitm_send(w->mitm, st->side, WIRE_CT_APPLICATION_DATA, st->inject.data.bytes,
                               st->inject.data.len);
     case RIG_INJECT_MESSAGE:
-        if (!w->ccs_seen[st->side])
-            w->master_edited = 1;
         return send_message(w->mitm, st->side, st->inject.type, &st->inject.hex);
     default:
         return TLSRIG_ERR_INVALID_ARGUMENT;

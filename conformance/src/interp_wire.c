@@ -88,17 +88,8 @@ void rig__wire_keylog(rig_wire *w, tlsrig_conn *conn, const char *line)
 {
     int side = conn == w->client.conn ? WIRE_CLIENT : conn == w->server.conn ? WIRE_SERVER : -1;
     size_t len = strlen(line);
-    if (w->mitm != NULL && side >= 0) {
+    if (w->mitm != NULL && side >= 0)
         wire_mitm_keylog(w->mitm, side, line, len);
-        /* TLS <= 1.2: OpenSSL logs the master secret as it writes its own Finished, after it
-         * read the peer's, so the middle would wait for a receiver's secret that comes only
-         * once the receiver got what waits. With no edit before this handshake's
-         * ChangeCipherSpec both sides derive the same master secret (RFC 5246 §8.1, RFC 7627
-         * §4: randoms, pre-master secret and the messages up to the ClientKeyExchange), so the
-         * sender's line is the receiver's too. */
-        if (!w->master_edited && strncmp(line, "CLIENT_RANDOM ", 14) == 0)
-            wire_mitm_keylog(w->mitm, !side, line, len);
-    }
     if (!w->opt->capture)
         return;
     if (w->middle && side >= 0) {
@@ -124,8 +115,6 @@ void rig__wire_reset(rig_wire *w)
     free(w->rules);
     w->rules = NULL;
     w->n_rules = w->cap_rules = 0;
-    w->ccs_seen[0] = w->ccs_seen[1] = 0;
-    w->master_edited = 0;
     keylog_flush(w);
 }
 
@@ -215,7 +204,7 @@ int rig__wire_begin(rig_wire *w)
         if (wire_mitm_new(&w->mitm) < 0)
             return TLSRIG_ERR_NOMEM;
         wire_mitm_set_edit(w->mitm, rig__tamper_edit, w);
-        wire_mitm_set_fixup(w->mitm, w->fixup);
+        rig__tamper_setup(w);
         o.filter = middle_filter;
         o.filter_arg = w;
     }

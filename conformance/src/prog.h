@@ -357,6 +357,9 @@ void rig__peers_prog_free(rig_program *p);
 /* compile_expect.c: `expect ...` into |st| (kind RIG_STEP_EXPECT; peer/side set). */
 rig_status rig__compile_expect(rig_compiler *c, const scn_line *l, rig_step *st);
 
+/* `tamper-fixup` values: off, Finished recomputed, and also CertificateVerify signed again. */
+enum { RIG_FIXUP_OFF = 0, RIG_FIXUP_ON = 1, RIG_FIXUP_SIGN = 2 };
+
 /* compile_tamper.c: `tamper`, `inject` and `tamper-fixup` into |st| (kind set). Decoded hex
  * is allocated into the step; rig__tamper_step_free releases it. */
 rig_status rig__compile_tamper(rig_compiler *c, const scn_line *l, rig_step *st);

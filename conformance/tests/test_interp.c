@@ -620,8 +620,9 @@ static void tamper_steps_are_typed(void **state)
                              "inject client data 20 bytes\n"
                              "inject server message HelloRequest \"\"\n"
                              "tamper-fixup on\n"
-                             "tamper-fixup off\n");
-    assert_int_equal(p->n_steps, 20);
+                             "tamper-fixup off\n"
+                             "tamper-fixup sign\n");
+    assert_int_equal(p->n_steps, 21);
     assert_true(p->middle);
     const rig_step *st = &p->steps[0];
     assert_int_equal(st->kind, RIG_STEP_TAMPER);
@@ -689,8 +690,9 @@ static void tamper_steps_are_typed(void **state)
     assert_int_equal(st->inject.type, 0);
     assert_int_equal(st->inject.hex.len, 0);
     assert_int_equal(p->steps[18].kind, RIG_STEP_TAMPER_FIXUP);
-    assert_true(p->steps[18].fixup.on);
-    assert_false(p->steps[19].fixup.on);
+    assert_int_equal(p->steps[18].fixup.on, RIG_FIXUP_ON);
+    assert_int_equal(p->steps[19].fixup.on, RIG_FIXUP_OFF);
+    assert_int_equal(p->steps[20].fixup.on, RIG_FIXUP_SIGN);
     done(&c);
 
     /* a program without such steps runs without a middle */
@@ -754,7 +756,7 @@ static void tamper_errors_at_compile_time(void **state)
                    "t.scn:6: inject: '0' is not hex bytes", NULL);
     expect_invalid(PEERS "inject server mesage KeyUpdate 00\n", "t.scn:6: inject: unknown unit",
                    "did you mean 'message'");
-    expect_invalid(PEERS "tamper-fixup yes\n", "t.scn:6: tamper-fixup takes on or off", NULL);
+    expect_invalid(PEERS "tamper-fixup yes\n", "t.scn:6: tamper-fixup takes on, sign or off", NULL);
     expect_invalid(PEERS "tamper-fixpu on\n", "t.scn:6: unknown step 'tamper-fixpu'",
                    "did you mean 'tamper-fixup'");
 }

@@ -18,6 +18,7 @@ enum {
     HS_HELLO_REQUEST = 0,
     HS_NEW_SESSION_TICKET = 4,
     HS_CERTIFICATE_VERIFY = 15,
+    HS_CLIENT_KEY_EXCHANGE = 16,
     HS_MESSAGE_HASH = 254,
     HS_FINISHED = 20,
     HS_KEY_UPDATE = 24,
@@ -42,6 +43,7 @@ typedef struct epoch {
     const wire_suite *suite;
     uint16_t version;
     int etm;
+    int basis_edited; /* an edit touched what its secret is derived from: the sides' differ */
 } epoch;
 
 /* How a unit goes out: its content type, the record version (unprotected records, TLS <=
@@ -83,7 +85,10 @@ struct wire_mitm {
     uint16_t version; /* negotiated; 0 before the ServerHello */
     int etm;
     int early_offered, early_accepted;
-    int diverged;           /* an edit changed a handshake message: the sides' secrets may differ */
+    int diverged; /* an edit changed a handshake message: the transcripts differ */
+    int hs_edits; /* handshake messages edited in the current handshake */
+    int sh_edits, sfin_edits, cke_edits; /* ... up to its ServerHello, server Finished, CKE */
+    int cke_seen;           /* TLS <= 1.2: the current handshake's ClientKeyExchange passed */
     int fixup;              /* recompute each Finished over what its receiver saw */
     wire_buf transcript[2]; /* the handshake messages each side sent and received */
     EVP_PKEY *signer[2];    /* each side's private key, for CertificateVerify under fix-up */
@@ -206,7 +211,11 @@ static int rd_keys(wire_mitm *m, int from, int e)
 }
 
 /* The receiver's keys for the sender's epoch |e|: from the receiver's own secrets, or the
- * sender's while nothing was edited (then both sides derived the same). */
+ * sender's while no edit touched what the secret is derived from (RFC 8446 §7.1: the
+ * transcript up to the ServerHello for handshake secrets, up to the server Finished for
+ * application ones; RFC 5246 §8.1, RFC 7627 §4: up to the ClientKeyExchange): both sides then
+ * derived the same. (OpenSSL logs a TLS 1.2 master secret only as it writes its own Finished,
+ * after it read the peer's, so waiting for it would stall.) */
 static int wr_keys(wire_mitm *m, int from, int e)
 {
     direction *d = &m->d[from];
@@ -215,7 +224,8 @@ static int wr_keys(wire_mitm *m, int from, int e)
     wire_keys_cleanup(&d->wr);
     d->wr_epoch = -1;
     if (keys_from(&d->wr, &d->epochs[e], &m->kl[!from], from, m->cr) < 0 &&
-        (m->diverged || keys_from(&d->wr, &d->epochs[e], &m->kl[from], from, m->cr) < 0))
+        (d->epochs[e].basis_edited ||
+         keys_from(&d->wr, &d->epochs[e], &m->kl[from], from, m->cr) < 0))
         return -1;
     d->wr_epoch = e;
     return 0;
@@ -633,7 +643,7 @@ static int skip_vec(const uint8_t **p, size_t *len, int lb)
     return 0;
 }
 
-static void new_epoch(wire_mitm *m, int side, wire_keylog_label label, int tls13)
+static void new_epoch(wire_mitm *m, int side, wire_keylog_label label, int tls13, int edits)
 {
     direction *d = &m->d[side];
     if (d->cur + 1 >= MAX_EPOCHS)
@@ -647,6 +657,7 @@ static void new_epoch(wire_mitm *m, int side, wire_keylog_label label, int tls13
     e->etm = m->etm;
     memcpy(e->cr, m->cr, 32);
     memcpy(e->sr, m->sr, 32);
+    e->basis_edited = edits > 0;
     d->cur++;
     d->label_known = tls13 && (label == WIRE_KEYLOG_CLIENT_HANDSHAKE_TRAFFIC_SECRET ||
                                label == WIRE_KEYLOG_SERVER_HANDSHAKE_TRAFFIC_SECRET);
@@ -665,7 +676,7 @@ static void client_hello(wire_mitm *m, const uint8_t *b, size_t len)
         /* RFC 8446 §4.2.10: 0-RTT records follow the hello under the early secret, in the
          * resumed session's suite (early_suite finds it). */
         m->early_offered = 1;
-        new_epoch(m, WIRE_CLIENT, WIRE_KEYLOG_CLIENT_EARLY_TRAFFIC_SECRET, 1);
+        new_epoch(m, WIRE_CLIENT, WIRE_KEYLOG_CLIENT_EARLY_TRAFFIC_SECRET, 1, m->hs_edits);
     }
 }
 
@@ -692,9 +703,10 @@ static void server_hello(wire_mitm *m, const uint8_t *b, size_t len)
     m->etm = etm && suite != NULL && suite->kind == WIRE_SUITE_CBC;
     if (version != TLS13)
         return; /* TLS <= 1.2: keys change at each side's ChangeCipherSpec */
-    new_epoch(m, WIRE_SERVER, WIRE_KEYLOG_SERVER_HANDSHAKE_TRAFFIC_SECRET, 1);
+    m->sh_edits = m->hs_edits;
+    new_epoch(m, WIRE_SERVER, WIRE_KEYLOG_SERVER_HANDSHAKE_TRAFFIC_SECRET, 1, m->sh_edits);
     if (!m->early_offered)
-        new_epoch(m, WIRE_CLIENT, WIRE_KEYLOG_CLIENT_HANDSHAKE_TRAFFIC_SECRET, 1);
+        new_epoch(m, WIRE_CLIENT, WIRE_KEYLOG_CLIENT_HANDSHAKE_TRAFFIC_SECRET, 1, m->sh_edits);
 }
 
 /* What a message someone sent means for the keys (RFC 8446 §7.3 and §4.6.3; RFC 5246 §7.1).
@@ -704,7 +716,8 @@ static void follow(wire_mitm *m, int from, uint8_t type, const uint8_t *msg, siz
     direction *d = &m->d[from];
     if (type == WIRE_CT_CHANGE_CIPHER_SPEC) {
         if (m->version != 0 && m->version != TLS13)
-            new_epoch(m, from, WIRE_KEYLOG_CLIENT_RANDOM, 0);
+            new_epoch(m, from, WIRE_KEYLOG_CLIENT_RANDOM, 0,
+                      m->cke_seen ? m->cke_edits : m->hs_edits);
         return;
     }
     if (type != WIRE_CT_HANDSHAKE || len < WIRE_HS_HEADER)
@@ -727,19 +740,28 @@ static void follow(wire_mitm *m, int from, uint8_t type, const uint8_t *msg, siz
             break;
         m->early_accepted = find_ext(b, blen, EXT_EARLY_DATA, &v, &vl) == 0;
         if (!m->early_accepted)
-            new_epoch(m, WIRE_CLIENT, WIRE_KEYLOG_CLIENT_HANDSHAKE_TRAFFIC_SECRET, 1);
+            new_epoch(m, WIRE_CLIENT, WIRE_KEYLOG_CLIENT_HANDSHAKE_TRAFFIC_SECRET, 1, m->sh_edits);
         break;
     }
     case HS_END_OF_EARLY_DATA:
         if (from == WIRE_CLIENT && m->version == TLS13)
-            new_epoch(m, WIRE_CLIENT, WIRE_KEYLOG_CLIENT_HANDSHAKE_TRAFFIC_SECRET, 1);
+            new_epoch(m, WIRE_CLIENT, WIRE_KEYLOG_CLIENT_HANDSHAKE_TRAFFIC_SECRET, 1, m->sh_edits);
         break;
     case HS_FINISHED:
-        if (m->version == TLS13 && d->label_known)
+        if (m->version == TLS13 && d->label_known) {
+            if (from == WIRE_SERVER)
+                m->sfin_edits = m->hs_edits;
             new_epoch(m, from,
                       from == WIRE_SERVER ? WIRE_KEYLOG_SERVER_TRAFFIC_SECRET_0
                                           : WIRE_KEYLOG_CLIENT_TRAFFIC_SECRET_0,
-                      1);
+                      1, m->sfin_edits);
+        }
+        break;
+    case HS_CLIENT_KEY_EXCHANGE:
+        if (from == WIRE_CLIENT && !m->cke_seen) {
+            m->cke_seen = 1;
+            m->cke_edits = m->hs_edits;
+        }
         break;
     case HS_KEY_UPDATE:
         if (m->version == TLS13 && d->cur > 0 && d->cur + 1 < MAX_EPOCHS) {
@@ -758,6 +780,11 @@ static void follow(wire_mitm *m, int from, uint8_t type, const uint8_t *msg, siz
 static int unit(wire_mitm *m, int from, uint8_t type, uint16_t version, int prot, int e,
                 const uint8_t *data, size_t len, wire_buf *out)
 {
+    if (type == WIRE_CT_HANDSHAKE && from == WIRE_CLIENT && len > 0 && data[0] == HS_CLIENT_HELLO &&
+        !m->after_hrr[WIRE_CLIENT]) {
+        m->hs_edits = m->sh_edits = m->sfin_edits = m->cke_edits = 0; /* a new handshake */
+        m->cke_seen = 0;
+    }
     wire_buf buf = {0};
     int rc = wire_buf_append(&buf, data, len);
     int verdict = WIRE_MITM_FORWARD;
@@ -774,8 +801,10 @@ static int unit(wire_mitm *m, int from, uint8_t type, uint16_t version, int prot
                  msg.out_type != 0 || msg.out_version != 0 || msg.out_fragment != 0 ||
                  msg.out_padding != 0) {
             m->stats.edited[from]++;
-            if (type == WIRE_CT_HANDSHAKE)
+            if (type == WIRE_CT_HANDSHAKE) {
                 m->diverged = 1;
+                m->hs_edits++;
+            }
         }
     }
     if (rc == 0 && verdict == WIRE_MITM_FORWARD) {
@@ -802,8 +831,10 @@ int wire_mitm_send(wire_mitm *m, int from, uint8_t type, const void *data, size_
     from = from != 0;
     uint16_t version = m->version == 0 || m->version == TLS13 ? 0x0303 : m->version;
     m->stats.edited[from]++;
-    if (type == WIRE_CT_HANDSHAKE)
+    if (type == WIRE_CT_HANDSHAKE) {
         m->diverged = 1;
+        m->hs_edits++;
+    }
     shape sh = {type, version, 0, 0};
     if (!(m->in_edit && m->edit_from == from))
         return hold(&m->d[from], &sh, m->d[from].cur, data, len);
