@@ -204,6 +204,9 @@ int rig__wire_begin(rig_wire *w)
         if (wire_mitm_new(&w->mitm) < 0)
             return TLSRIG_ERR_NOMEM;
         wire_mitm_set_edit(w->mitm, rig__tamper_edit, w);
+        /* TLS 1.2 master secrets straight from the connections when the key log is late */
+        wire_mitm_set0_conn(w->mitm, WIRE_CLIENT, w->client.conn);
+        wire_mitm_set0_conn(w->mitm, WIRE_SERVER, w->server.conn);
         rig__tamper_setup(w);
         o.filter = middle_filter;
         o.filter_arg = w;

@@ -1063,6 +1063,13 @@ void wire_mitm_set_edit(wire_mitm *m, wire_mitm_edit_fn fn, void *arg);
  * the CertificateVerify leaves it failing. */
 void wire_mitm_set_fixup(wire_mitm *m, int on);
 
+/* wire_mitm_set0_conn tells the middle |side|'s engine connection (borrowed: it must outlive
+ * the middle's use, or be told again as NULL). In TLS <= 1.2 OpenSSL logs a master secret only
+ * as it writes its own Finished, after it has read the peer's; when an edit keeps the middle
+ * from using the sender's secret for the receiver, it reads the receiver's from its
+ * connection instead of waiting for the log (which would wait for itself). */
+void wire_mitm_set0_conn(wire_mitm *m, int side, tlsrig_conn *conn);
+
 /* wire_mitm_set1_signer gives the middle |side|'s private key (a new reference; NULL removes
  * it), with which, under fix-up, it signs that side's TLS 1.3 CertificateVerify again over
  * what its receiver saw (RFC 8446 §4.4.3). ECDSA and RSA-PSS signatures draw randomness from

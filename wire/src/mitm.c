@@ -92,6 +92,7 @@ struct wire_mitm {
     int fixup;              /* recompute each Finished over what its receiver saw */
     wire_buf transcript[2]; /* the handshake messages each side sent and received */
     EVP_PKEY *signer[2];    /* each side's private key, for CertificateVerify under fix-up */
+    tlsrig_conn *conn[2];   /* each side's engine connection, when the driver told (borrowed) */
     int after_hrr[2];       /* the last message in a side's transcript was a HelloRetryRequest */
     wire_mitm_edit_fn edit;
     void *edit_arg;
@@ -143,6 +144,11 @@ void wire_mitm_set_fixup(wire_mitm *m, int on)
     m->fixup = on;
 }
 
+void wire_mitm_set0_conn(wire_mitm *m, int side, tlsrig_conn *conn)
+{
+    m->conn[side != 0] = conn;
+}
+
 int wire_mitm_set1_signer(wire_mitm *m, int side, EVP_PKEY *key)
 {
     side = side != 0;
@@ -166,10 +172,32 @@ const wire_mitm_stats *wire_mitm_get0_stats(const wire_mitm *m)
 
 /* ---- keys ---- */
 
-/* Keys for |e| from the secrets in |kl|: 0, or -1 when the secret is not (yet) logged. */
-static int keys_from(wire_keys *k, const epoch *e, const wire_keylog *kl, int from,
-                     const uint8_t *cr)
+/* TLS <= 1.2: OpenSSL logs a master secret only as it writes its own Finished, after it has
+ * read the peer's; a connection the middle was told of gives it as soon as it has one. Adds
+ * it to |side|'s key log; 0, or -1 when there is none yet. */
+static int master_from_conn(wire_mitm *m, int side, const uint8_t cr[32])
 {
+    tlsrig_conn *conn = m->conn[side];
+    if (conn == NULL)
+        return -1;
+    SSL *ssl = tlsrig_conn_get0_ssl(conn);
+    wire_keylog_entry e = {.label = WIRE_KEYLOG_CLIENT_RANDOM, .secret_len = 48};
+    SSL_SESSION *sess = SSL_get_session(ssl);
+    if (SSL_get_client_random(ssl, e.client_random, 32) != 32 ||
+        memcmp(e.client_random, cr, 32) != 0 || sess == NULL ||
+        SSL_SESSION_get_master_key(sess, e.secret, 48) != 48)
+        return -1;
+    char line[256];
+    int n = wire_keylog_format(&e, line, sizeof(line));
+    return n > 0 && wire_keylog_add_text(&m->kl[side], line, (size_t)n, NULL, NULL, 0) == 1 ? 0
+                                                                                            : -1;
+}
+
+/* Keys for |e| from the secrets |side| logged: 0, or -1 when the secret is not (yet) known. */
+static int keys_from(wire_mitm *m, wire_keys *k, const epoch *e, int side, int from)
+{
+    const wire_keylog *kl = &m->kl[side];
+    const uint8_t *cr = m->cr;
     if (e->suite == NULL)
         return -1;
     if (e->tls13) {
@@ -182,6 +210,8 @@ static int keys_from(wire_keys *k, const epoch *e, const wire_keylog *kl, int fr
         return 0;
     }
     const wire_keylog_entry *ms = wire_keylog_find(kl, WIRE_KEYLOG_CLIENT_RANDOM, e->cr);
+    if (ms == NULL && master_from_conn(m, side, e->cr) == 0)
+        ms = wire_keylog_find(kl, WIRE_KEYLOG_CLIENT_RANDOM, e->cr);
     if (ms == NULL || ms->secret_len != 48)
         return -1;
     wire_keys both[2] = {{0}, {0}};
@@ -204,7 +234,7 @@ static int rd_keys(wire_mitm *m, int from, int e)
         return 0;
     wire_keys_cleanup(&d->rd);
     d->rd_epoch = -1;
-    if (keys_from(&d->rd, &d->epochs[e], &m->kl[from], from, m->cr) < 0)
+    if (keys_from(m, &d->rd, &d->epochs[e], from, from) < 0)
         return -1;
     d->rd_epoch = e;
     return 0;
@@ -223,9 +253,8 @@ static int wr_keys(wire_mitm *m, int from, int e)
         return 0;
     wire_keys_cleanup(&d->wr);
     d->wr_epoch = -1;
-    if (keys_from(&d->wr, &d->epochs[e], &m->kl[!from], from, m->cr) < 0 &&
-        (d->epochs[e].basis_edited ||
-         keys_from(&d->wr, &d->epochs[e], &m->kl[from], from, m->cr) < 0))
+    if (keys_from(m, &d->wr, &d->epochs[e], !from, from) < 0 &&
+        (d->epochs[e].basis_edited || keys_from(m, &d->wr, &d->epochs[e], from, from) < 0))
         return -1;
     d->wr_epoch = e;
     return 0;
@@ -246,7 +275,7 @@ static void early_suite(wire_mitm *m, int from, int e, const uint8_t *rec, size_
         wire_buf plain = {0};
         uint8_t type;
         ep->suite = s;
-        int ok = keys_from(&k, ep, &m->kl[from], from, m->cr) == 0 &&
+        int ok = keys_from(m, &k, ep, from, from) == 0 &&
                  wire_unprotect(&k, rec, len, &plain, &type, NULL) >= 0;
         wire_keys_cleanup(&k);
         wire_buf_cleanup(&plain);
@@ -507,6 +536,8 @@ static int write_records(wire_mitm *m, int from, const shape *sh, int e, const u
             break;
         if (prot)
             m->stats.reprotected[from]++;
+        if (n == 0)
+            break; /* an empty unit is one empty record (and |data| may be NULL) */
         data += n;
         len -= n;
     } while (len > 0);
@@ -801,7 +832,8 @@ static int unit(wire_mitm *m, int from, uint8_t type, uint16_t version, int prot
                  msg.out_type != 0 || msg.out_version != 0 || msg.out_fragment != 0 ||
                  msg.out_padding != 0) {
             m->stats.edited[from]++;
-            if (type == WIRE_CT_HANDSHAKE) {
+            if (type == WIRE_CT_HANDSHAKE && (len == 0 || in_transcript(m, data[0]) ||
+                                              (buf.len > 0 && in_transcript(m, buf.data[0])))) {
                 m->diverged = 1;
                 m->hs_edits++;
             }
@@ -831,7 +863,7 @@ int wire_mitm_send(wire_mitm *m, int from, uint8_t type, const void *data, size_
     from = from != 0;
     uint16_t version = m->version == 0 || m->version == TLS13 ? 0x0303 : m->version;
     m->stats.edited[from]++;
-    if (type == WIRE_CT_HANDSHAKE) {
+    if (type == WIRE_CT_HANDSHAKE && (len == 0 || in_transcript(m, ((const uint8_t *)data)[0]))) {
         m->diverged = 1;
         m->hs_edits++;
     }

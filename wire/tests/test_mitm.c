@@ -237,7 +237,8 @@ enum {
     INJECT_DATA,
     SMALL_PADDED_RECORDS,
     AS_APPLICATION_DATA,
-    RECORD_VERSION_1_0
+    RECORD_VERSION_1_0,
+    GIVE_SESSION_ID
 };
 
 static int edit(void *arg, wire_mitm *m, wire_mitm_msg *msg)
@@ -262,6 +263,23 @@ static int edit(void *arg, wire_mitm *m, wire_mitm_msg *msg)
     switch (e->action) {
     case DROP_IT:
         return WIRE_MITM_DROP;
+    case GIVE_SESSION_ID: {
+        /* ServerHello: version(2) random(32) session_id<0..32>: an empty one becomes 32 bytes
+         * (the client only learns an id it may offer later) */
+        assert_true(d->len > 4 + 34 && d->data[4 + 34] == 0);
+        wire_buf b = {0};
+        static const uint8_t id[33] = {32, 1, 2, 3};
+        assert_int_equal(wire_buf_append(&b, d->data, 4 + 34), 0);
+        assert_int_equal(wire_buf_append(&b, id, sizeof(id)), 0);
+        assert_int_equal(wire_buf_append(&b, d->data + 4 + 35, d->len - 4 - 35), 0);
+        size_t body = b.len - 4;
+        b.data[1] = (uint8_t)(body >> 16), b.data[2] = (uint8_t)(body >> 8),
+        b.data[3] = (uint8_t)body;
+        d->len = 0;
+        assert_int_equal(wire_buf_append(d, b.data, b.len), 0);
+        wire_buf_cleanup(&b);
+        return WIRE_MITM_FORWARD;
+    }
     case SMALL_PADDED_RECORDS: /* RFC 8446 §5.1, §5.4: fragments and padding are allowed */
         msg->out_fragment = 100;
         msg->out_padding = 50;
@@ -490,6 +508,31 @@ static void record_shape_edits(void **state)
     }
 }
 
+/* TLS 1.2 with extended master secret: an edit before the ClientKeyExchange gives each side
+ * its own master secret, and OpenSSL logs it only as it writes its own Finished, after reading
+ * the peer's. Told of the connections, the middle reads the receiver's from it; not told, the
+ * client's Finished waits for the server's secret, which the server logs only after it. */
+static void tls12_master_from_the_connection(void **state)
+{
+    for (int told = 0; told < 2; told++) {
+        mpair p;
+        mpair_open(&p, 1, TLSRIG_VERSION_TLS1_2, NULL);
+        editor e = {.from = WIRE_SERVER, .hs_type = 2, .action = GIVE_SESSION_ID};
+        wire_mitm_set_edit(p.m, edit, &e);
+        wire_mitm_set_fixup(p.m, 1);
+        if (told) {
+            wire_mitm_set0_conn(p.m, WIRE_CLIENT, p.c);
+            wire_mitm_set0_conn(p.m, WIRE_SERVER, p.s);
+            a_conversation(&p);
+        } else {
+            assert_int_equal(wire_pump_handshake(&p.pump), WIRE_DRIVE_FAILED); /* stuck */
+            assert_int_equal(p.se.last_err, 0);
+        }
+        assert_true(e.done);
+        mpair_close(&p);
+    }
+}
+
 static void injected_data_arrives(void **state)
 {
     mpair p;
@@ -508,6 +551,10 @@ static void injected_data_arrives(void **state)
         have += (size_t)n;
     }
     assert_memory_equal(buf, "injected real", 13);
+    /* empty units (an empty record of data, an empty handshake message) go out too */
+    assert_int_equal(wire_mitm_send(p.m, WIRE_SERVER, WIRE_CT_APPLICATION_DATA, NULL, 0), 0);
+    assert_int_equal(wire_mitm_send(p.m, WIRE_CLIENT, WIRE_CT_HANDSHAKE, NULL, 0), 0);
+    assert_true(wire_pump_flush(&p.pump) > 0);
     mpair_close(&p);
 }
 
@@ -538,6 +585,7 @@ int main(void)
         cmocka_unit_test(renegotiation_followed),
         cmocka_unit_test(early_data_followed),
         cmocka_unit_test(record_shape_edits),
+        cmocka_unit_test(tls12_master_from_the_connection),
         cmocka_unit_test(injected_data_arrives),
         cmocka_unit_test(without_secrets_records_pass),
     };
