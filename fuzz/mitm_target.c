@@ -357,6 +357,11 @@ static const mitm_seed server_seeds[] = {
     {"tls13-inject-data", {{0}}, {{0}}, "0c 01 00 0000"},
     {"tls13-inject-message", {{0}}, {{0}}, "0d 04 00 0002 0000"},
     {"tls13-set-length", {{0}}, {{0}}, "08 14 00 0003 000021"},
+    {"tls13-early-data", {T(EARLY, 1), T(OPTIONS, 0x20)}, {T(TICKETS, 1), T(EARLY, 3)}, ""},
+    {"tls13-early-eoed-drop",
+     {T(EARLY, 1), T(OPTIONS, 0x20)},
+     {T(TICKETS, 1), T(EARLY, 3)},
+     "00 05 00 0000"},
 };
 
 static const mitm_seed client_seeds[] = {
@@ -391,6 +396,10 @@ static const mitm_seed client_seeds[] = {
      "05 02 01 0004 fafa0000  8e 03 00 0000  0e 01 00 0000"},
     {"tls13-inject-alert", {{0}}, {{0}}, "0b 02 28 0000"},
     {"tls13-inject-keyupdate", {{0}}, {{0}}, "0d 18 00 0001 01"},
+    {"tls13-early-data-ee",
+     {T(TICKETS, 1), T(EARLY, 3)},
+     {T(EARLY, 1), T(OPTIONS, 0x20)},
+     "04 08 00 0000"},
 };
 
 static void append(wire_buf *b, const void *d, size_t n)
