@@ -191,37 +191,45 @@ static void session(fz_conn *fc)
     tlsrig_session_free(s);
 }
 
-void fz_step(fz_conn *fc, uint8_t op)
+size_t fz_send_size(unsigned arg)
+{
+    return fz_send_sizes[arg & 15];
+}
+
+int fz_step(fz_conn *fc, uint8_t op)
 {
     tlsrig_conn *c = fc->conn;
     SSL *ssl = tlsrig_conn_get0_ssl(c);
     unsigned a = op >> 4;
     uint8_t buf[64];
+    int rc = 0;
 
     switch (op & 15) {
     case FZ_OP_SEND:
-        digest_int(fc, note(fc, tlsrig_conn_sendall(c, payload(), fz_send_sizes[a], 0)));
+        rc = note(fc, tlsrig_conn_sendall(c, payload(), fz_send_sizes[a], 0));
+        digest_int(fc, rc);
         break;
     case FZ_OP_KEY_UPDATE:
         /* RFC 8446 §4.6.3: it goes out with the next write or handshake call */
-        if (tlsrig_conn_key_update(c, a & 1) == 0)
+        if ((rc = tlsrig_conn_key_update(c, a & 1)) == 0)
             digest_int(fc, note(fc, tlsrig_conn_do_handshake(c)));
         break;
     case FZ_OP_RENEGOTIATE:
         if (fz_prefix_get(&fc->prefix, FZ_TAG_MISC, 0) & 0x20) {
             /* offer the current session again (a resumption inside the renegotiation) */
-            if (SSL_renegotiate_abbreviated(ssl) == 1)
+            if ((rc = SSL_renegotiate_abbreviated(ssl)) == 1)
                 digest_int(fc, note(fc, tlsrig_conn_do_handshake(c)));
-        } else if (tlsrig_conn_renegotiate(c) == 1) {
+        } else if ((rc = tlsrig_conn_renegotiate(c)) == 1) {
             digest_int(fc, note(fc, tlsrig_conn_do_handshake(c)));
         }
         break;
     case FZ_OP_PHA:
-        if (tlsrig_conn_verify_client_post_handshake(c) == 0)
+        if ((rc = tlsrig_conn_verify_client_post_handshake(c)) == 0)
             digest_int(fc, note(fc, tlsrig_conn_do_handshake(c)));
         break;
     case FZ_OP_SHUTDOWN:
-        digest_int(fc, note(fc, tlsrig_conn_shutdown(c)));
+        rc = note(fc, tlsrig_conn_shutdown(c));
+        digest_int(fc, rc);
         break;
     case FZ_OP_PEEK:
         digest_int(fc, note(fc, tlsrig_conn_recv(c, buf, a + 1, TLSRIG_MSG_PEEK)));
@@ -237,7 +245,8 @@ void fz_step(fz_conn *fc, uint8_t op)
         break;
     case FZ_OP_QUIET:
         tlsrig_conn_set_quiet_shutdown(c, 1);
-        digest_int(fc, note(fc, tlsrig_conn_shutdown(c)));
+        rc = note(fc, tlsrig_conn_shutdown(c));
+        digest_int(fc, rc);
         break;
     case FZ_OP_SET_SHUTDOWN:
         tlsrig_conn_set_shutdown(c, (int)(a & 3));
@@ -250,9 +259,9 @@ void fz_step(fz_conn *fc, uint8_t op)
         break;
     case FZ_OP_READ_SMALL:
         for (int i = 0; i < FZ_MAX_READS * 4; i++) {
-            int rc = note(fc, tlsrig_conn_recv_into(c, buf, sizeof(buf), a + 1, 0));
-            digest_int(fc, rc);
-            if (rc <= 0)
+            int n = note(fc, tlsrig_conn_recv_into(c, buf, sizeof(buf), a + 1, 0));
+            digest_int(fc, n);
+            if (n <= 0)
                 break;
         }
         break;
@@ -260,6 +269,7 @@ void fz_step(fz_conn *fc, uint8_t op)
         break;
     }
     drive(fc);
+    return rc;
 }
 
 /* ---- an exchange ---- */
@@ -292,6 +302,12 @@ void fz_exchange_init(fz_exchange *x, fz_conn *target, wire_endpoint *peer,
 void fz_exchange_cleanup(fz_exchange *x)
 {
     wire_pump_cleanup(&x->pump);
+}
+
+void fz_exchange_set_filter(fz_exchange *x, wire_filter_fn filter, void *arg)
+{
+    x->pump.opt.filter = filter;
+    x->pump.opt.filter_arg = arg;
 }
 
 static long checked(long moved)

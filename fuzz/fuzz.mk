@@ -19,9 +19,9 @@
 # or an install prefix. It is resolved by the recipe of $(dir)/openssl.flags, so reading this
 # file never builds OpenSSL; objects are rebuilt only when the choice changes.
 
-FZ_TARGETS   := server client scenario scenario_parser
+FZ_TARGETS   := server client scenario scenario_parser server_mitm client_mitm
 FZ_OUT       := $(BUILD)/fuzz
-FZ_COMMON    := fuzz/harness.c fuzz/drive.c fuzz/peer_target.c fuzz/seeds.c fuzz/scenario_gen.c
+FZ_COMMON    := fuzz/harness.c fuzz/drive.c fuzz/peer_target.c fuzz/seeds.c fuzz/scenario_gen.c fuzz/mitm_plan.c fuzz/mitm_scn.c fuzz/mitm_target.c
 FZ_HDRS      := fuzz/harness.h fuzz/scenario_gen.h
 FZ_CPPFLAGS  := $(CPPFLAGS) -Iconformance/src -Ifuzz -DTLSRIG_PKI_DIR='"$(PKI)"'
 FZ_LIB_SRCS  := $(ENGINE_SRCS) $(WIRE_SRCS) $(RIG_SRCS) $(FZ_COMMON)

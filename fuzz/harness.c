@@ -160,6 +160,13 @@ static const struct {
     {"aNULL:eNULL:ECDHE-ECDSA-NULL-SHA", "TLS_AES_128_GCM_SHA256", "X25519:P-384"},
 };
 
+void fz_kex_set(unsigned i, const char **ciphers, const char **suites, const char **groups)
+{
+    *ciphers = fz_kex_sets[i & 7].ciphers;
+    *suites = fz_kex_sets[i & 7].suites;
+    *groups = fz_kex_sets[i & 7].groups;
+}
+
 static void check_ctx(tlsrig_ctx *ctx, int rc, const char *what)
 {
     if (rc < 0)
@@ -484,6 +491,41 @@ void fz_reset(void)
     tlsrig_clock_set(TLSRIG_CLOCK_EPOCH);
     fz_settle();
     fz_digest = 0;
+}
+
+void fz_reset_peer(const fz_prefix *p, int is_server)
+{
+    fz_init();
+    if (tlsrig_det_reseed(W.det[FZ_SIDE_PEER], FZ_SEED_PEER) < 0)
+        fz_fatal("cannot reseed");
+    /* A session id the peer server drew in an earlier run would be in its cache on the next
+     * one, and OpenSSL draws again when a new id collides with a cached one. */
+    for (int prof = 0; prof < FZ_N_PROFILES; prof++)
+        for (int k = 0; k < FZ_N_KEYS; k++)
+            SSL_CTX_flush_sessions(tlsrig_ctx_get0_ssl_ctx(W.server[FZ_SIDE_PEER][prof][k]), 0);
+    int key = fz_prefix_get(p, FZ_TAG_KEY, 0) & 3;
+    int sni_switch = (fz_prefix_get(p, FZ_TAG_SNI, 0) & 3) == 2;
+    if (!is_server || !(key == FZ_KEY_RSA || ((key + 1) % FZ_N_KEYS == FZ_KEY_RSA && sni_switch)))
+        return;
+    /* A fresh RSA key draws its blinding inside this run, from the reseeded source (see
+     * refresh_rsa() for why a key that signed before would not). */
+    EVP_PKEY *k = EVP_PKEY_dup(W.rsa_key);
+    int prof = fz_prefix_get(p, FZ_TAG_PROFILE, 0) & 1;
+    SSL_CTX *sctx = tlsrig_ctx_get0_ssl_ctx(W.server[FZ_SIDE_PEER][prof][FZ_KEY_RSA]);
+    if (k == NULL || !SSL_CTX_use_PrivateKey(sctx, k))
+        fz_fatal("cannot renew the peer's RSA key");
+    EVP_PKEY_free(k);
+}
+
+void fz_set_keylog_callback(tlsrig_keylog_cb cb, void *arg)
+{
+    fz_init();
+    for (int side = 0; side < 2; side++)
+        for (int prof = 0; prof < FZ_N_PROFILES; prof++) {
+            for (int k = 0; k < FZ_N_KEYS; k++)
+                tlsrig_ctx_set_keylog_callback(W.server[side][prof][k], cb, arg);
+            tlsrig_ctx_set_keylog_callback(W.client[side][prof], cb, arg);
+        }
 }
 
 void fz_settle(void)

@@ -12,6 +12,10 @@
  *   peer_target.c  the server and client targets: the sessions a client target offers (made
  *                  at start-up by real exchanges through the driver) and one input's run
  *   seeds.c        recording seeds from exchanges with a live peer; the targets' tools
+ *   mitm_plan.c    the mitm targets' edit list: read, applied by a wire_mitm, printed
+ *   mitm_scn.c     the mitm targets' inputs as scenario text
+ *   mitm_target.c  the server_mitm and client_mitm targets: the target connection and a live
+ *                  peer through a wire_mitm; their seeds, stats and tools
  *
  * Bytes move between a connection and its peer only through the wire (wire.h): the fuzz code
  * says what a connection does, the pump carries what it writes.
@@ -67,6 +71,10 @@
  *                  SAFARI_ECDHE_ECDSA_BUG, 7 server session id context differs from the
  *                  context's (a resumption attempt meets a foreign session)
  *
+ * The mitm targets read FEED as the middle's settings (bit 0: the Finished fix-up) and ACTIONS
+ * as the target's closing ops; a second prefix follows for their live peer, then the edit
+ * list (see "the mitm targets" below).
+ *
  * Framed payload: frames of [op][length, 2 bytes big-endian][that many bytes]; a length past
  * the end takes what is left. Each frame's bytes are given to the connection, then the op
  * runs (FZ_OP_*: low nibble the op, high nibble its argument). The seed recorder writes
@@ -77,6 +85,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tlsrig.h"
 #include "wire.h"
@@ -152,6 +161,10 @@ uint8_t fz_prefix_get(const fz_prefix *p, int tag, uint8_t dflt);
  * + 1 bytes) and returns the length. */
 size_t fz_prefix_write(const fz_prefix *p, uint8_t *out, size_t cap);
 
+/* fz_kex_set gives the cipher list (TLS <= 1.2), TLS 1.3 suites and groups of FZ_TAG_KEX set
+ * |i| (0..7), static; NULL where the set keeps the context's. */
+void fz_kex_set(unsigned i, const char **ciphers, const char **suites, const char **groups);
+
 /* ---- contexts and connections (harness.c) ---- */
 
 enum { FZ_SIDE_TARGET = 0, FZ_SIDE_PEER = 1 };
@@ -171,6 +184,18 @@ void fz_init(void);
  * from that source (the client target's sessions) must come before the first fz_reset, so
  * that the peer source stands where recorded seeds expect it. */
 void fz_reset(void);
+
+/* fz_reset_peer prepares the live peer of one input, for the targets whose peer is a live
+ * connection rather than the input (the mitm targets): peer source reseeded, the peer
+ * servers' session caches flushed, and, when a peer server configured by |p| (|is_server|)
+ * may sign with the RSA key, a fresh copy of that key in its context, so every run draws the
+ * same peer randoms. Call it after fz_reset, before the peer's connection is made. */
+void fz_reset_peer(const fz_prefix *p, int is_server);
+
+/* fz_set_keylog_callback sets the keylog callback of every context (target and peer sides);
+ * NULL turns it off. OpenSSL formats key log lines only for a context that has one, so only
+ * the targets that read the secrets set it. */
+void fz_set_keylog_callback(tlsrig_keylog_cb cb, void *arg);
 
 /* fz_settle frees what an input left behind in the target's contexts (cached sessions, the
  * error queue), as fz_reset does too. Called when an input ends, it keeps an input's
@@ -228,8 +253,11 @@ enum {
 
 /* fz_step runs one op on |fc| and the drive after it. It moves no bytes: what the connection
  * writes waits in its endpoint until a pump moves it (fz_move). What a connection on the
- * target side does is added to fz_digest. */
-void fz_step(fz_conn *fc, uint8_t op);
+ * target side does is added to fz_digest. Returns what the op's own call returned (sendall,
+ * key_update, renegotiate, verify_client_post_handshake, shutdown), else 0.
+ * fz_send_size is the byte count FZ_OP_SEND writes for an argument (0..15). */
+int fz_step(fz_conn *fc, uint8_t op);
+size_t fz_send_size(unsigned arg);
 
 /* An exchange: a connection (|target|) and its peer (a feed, or another connection's
  * endpoint) on the two ends of one pump. The pump's observer adds what a target-side
@@ -250,6 +278,10 @@ typedef struct fz_exchange {
 void fz_exchange_init(fz_exchange *x, fz_conn *target, wire_endpoint *peer,
                       wire_observer_fn observe, void *observe_arg);
 void fz_exchange_cleanup(fz_exchange *x);
+
+/* fz_exchange_set_filter puts |filter| (wire_pump_opts.filter, e.g. wire_mitm_filter) on the
+ * exchange's pump; before the first move. */
+void fz_exchange_set_filter(fz_exchange *x, wire_filter_fn filter, void *arg);
 
 /* fz_move delivers what the end |from| (WIRE_CLIENT or WIRE_SERVER) has to send to the other
  * end and returns the bytes moved; fz_move_one delivers one pump read of it (at most
@@ -293,6 +325,12 @@ enum {
     FZ_N_SESSIONS
 };
 
+/* fz_make_session makes a real handshake (p256 server key; TLS 1.3 tickets allow 0-RTT)
+ * between a client on |client_side| and a server on the other side, under profile |prof|, the
+ * version at most |max_version| (FZ_TAG_VERSION's numbering), with tickets unless |no_ticket|,
+ * and returns the client's session (the caller frees it). Aborts when it fails. */
+SSL_SESSION *fz_make_session(int client_side, int prof, int max_version, int no_ticket);
+
 /* fz_peer_target_init builds every context (fz_init), then makes the sessions a client target
  * offers: real handshakes of a target client with a peer server, the same in every process.
  * Idempotent. */
@@ -313,6 +351,9 @@ void fz_run_input(int is_server, const uint8_t *data, size_t len);
  * bytes, and returns the number written, or -1. */
 int fz_gen_seeds(int target_is_server, const char *dir);
 
+/* fz_write_file writes |n| bytes to |path|: 0, or -1 with errno set. */
+int fz_write_file(const char *path, const uint8_t *d, size_t n);
+
 /* fz_tool_seeds is the fz_tool_main of the server and client targets: --gen-seeds DIR. */
 int fz_tool_seeds(int target_is_server, int argc, char **argv);
 
@@ -321,5 +362,109 @@ int fz_tool_seeds(int target_is_server, int argc, char **argv);
  * recorded with the very OpenSSL the fuzzer links (a seed is only as deep as its randoms
  * match), and otherwise builds every context and session (fz_peer_target_init). */
 void fz_peer_target_initialize(int target_is_server, int argc, char **argv);
+
+/* ---- the mitm targets: the edit list (mitm_plan.c) ---- */
+
+/* After the two prefixes, a mitm target's input is a list of edits, each
+ *   [op][msg][arg][length, 2 bytes big-endian][that many bytes]
+ * (a length past the end takes what is left; at most FZ_MITM_MAX_EDITS are read).
+ *   op    bits 0-3 the operation below (values past the last wrap around); bit 6: |msg|
+ *         selects a content type (20 + (msg & 3): change_cipher_spec, alert, any handshake
+ *         message, application_data) rather than a handshake message type; bit 7: the unit
+ *         is one the target sends (else one the live peer sends)
+ *   msg   the handshake message type a rule applies to
+ *   arg   low nibble: which occurrence (0: the first) of that sender's matching units;
+ *         high nibble: the field, an index into the message type's field names
+ * Rules (ops up to FZ_MITM_INSERT_BEFORE) change the matching unit, decrypted, as it crosses
+ * the middle; the bytes: the new body (replace), the field's value (set), a 2-byte extension
+ * type then its body (extension ops), a 3-byte length (set-length), a type (set-type), a type
+ * then a body (insert-before). Steps (the other ops) run in order once the handshake settled:
+ * an alert (level |msg|, description |arg|), application data (msg << 8 | arg bytes) or a
+ * handshake message (type |msg|, the bytes its body) injected into the sender's stream, or an
+ * FZ_OP_* (|msg|) the sender's connection runs. */
+enum {
+    FZ_MITM_DROP,
+    FZ_MITM_DUPLICATE,
+    FZ_MITM_REPLACE,
+    FZ_MITM_SET_FIELD,
+    FZ_MITM_REMOVE_FIELD,
+    FZ_MITM_ADD_EXT,
+    FZ_MITM_REMOVE_EXT,
+    FZ_MITM_SET_EXT,
+    FZ_MITM_SET_LENGTH,
+    FZ_MITM_SET_TYPE,
+    FZ_MITM_INSERT_BEFORE,
+    FZ_MITM_INJECT_ALERT,
+    FZ_MITM_INJECT_DATA,
+    FZ_MITM_INJECT_MESSAGE,
+    FZ_MITM_ACTION,
+    FZ_MITM_N_OPS
+};
+#define FZ_MITM_OP_RECORD 0x40
+#define FZ_MITM_OP_TARGET 0x80
+#define FZ_MITM_MAX_EDITS 64
+
+typedef struct fz_mitm_edit {
+    uint8_t op; /* FZ_MITM_* */
+    int from_target;
+    int content; /* |type| is a content type */
+    uint8_t type;
+    uint8_t msg, arg; /* as in the input */
+    unsigned nth;
+    const uint8_t *data; /* borrowed from the input */
+    size_t len;
+    unsigned seen; /* matching units so far in this run */
+} fz_mitm_edit;
+
+/* The edits of one input, and what the edit function needs to know about the run. */
+typedef struct fz_mitm_plan {
+    fz_mitm_edit e[FZ_MITM_MAX_EDITS];
+    size_t n;
+    int target_end; /* WIRE_CLIENT or WIRE_SERVER */
+} fz_mitm_plan;
+
+/* fz_mitm_plan_parse reads the edit list of |data| (borrowed: it must outlive the plan). */
+void fz_mitm_plan_parse(fz_mitm_plan *plan, const uint8_t *data, size_t len, int target_end);
+
+/* fz_mitm_plan_is_step says whether edit |e| is a step rather than a rule. */
+int fz_mitm_plan_is_step(const fz_mitm_edit *e);
+
+/* fz_mitm_plan_edit is the wire_mitm edit function (|arg| the plan): it applies every rule
+ * whose occurrence this unit is, in input order. */
+int fz_mitm_plan_edit(void *arg, wire_mitm *m, wire_mitm_msg *msg);
+
+/* fz_mitm_plan_inject puts step |e| (an inject op) on the wire from |from| (WIRE_CLIENT or
+ * WIRE_SERVER): 0 or a negative tlsrig_err. */
+int fz_mitm_plan_inject(const fz_mitm_edit *e, wire_mitm *m, int from);
+
+/* fz_mitm_print_edit writes edit |e| (rule or inject step) as a scenario line, the sender
+ * named |side|: `tamper <side> <msg>[#<n>] ...` or `inject <side> ...`. */
+void fz_mitm_print_edit(FILE *out, const fz_mitm_edit *e, const char *side);
+
+/* ---- the mitm targets as scenario text (mitm_scn.c) ---- */
+
+/* fz_mitm_print_peers writes a scenario's header: a comment, the client and server peers with
+ * the settings their prefixes give (as far as the language has them; the rest as comments),
+ * and the fix-up setting. */
+void fz_mitm_print_peers(FILE *out, int target_is_server, const fz_prefix *target,
+                         const fz_prefix *peer, int fixup);
+
+/* fz_mitm_print_op writes the step that FZ_OP_* |op| run by |side| (its peer |other|) is in
+ * the scenario language, with |rc| (what fz_step returned) as its expected result. */
+void fz_mitm_print_op(FILE *out, const char *side, const char *other, uint8_t op, int rc);
+
+/* ---- the mitm targets (mitm_target.c) ---- */
+
+/* fz_mitm_run_input is the whole of a mitm target: reset (the peer's source too), parse the
+ * two prefixes and the edit list, make the target connection and its live peer, run them
+ * through a wire_mitm that applies the edits, free it. With |scn| set, the run is also
+ * written there as a scenario (--print-scn). */
+void fz_mitm_run_input(int target_is_server, const uint8_t *data, size_t len, FILE *scn);
+
+/* fz_mitm_initialize is LLVMFuzzerInitialize of the mitm targets (contexts, the sessions
+ * offered, the keylog callbacks; the stats line at exit under TLSRIG_MITM_STATS), and
+ * fz_mitm_tool_main their fz_tool_main: --print-scn FILE, --gen-seeds DIR. */
+void fz_mitm_initialize(int target_is_server);
+int fz_mitm_tool_main(int target_is_server, int argc, char **argv);
 
 #endif

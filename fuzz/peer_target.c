@@ -35,9 +35,7 @@ static void pair_handshake(fz_conn *c, fz_conn *sv)
     fz_exchange_cleanup(&x);
 }
 
-/* A real handshake between a target client and a peer server (p256, the key the client
- * target's seeds resume with), keeping the client's session. */
-static SSL_SESSION *session_from(int prof, int max_version, int no_ticket)
+SSL_SESSION *fz_make_session(int client_side, int prof, int max_version, int no_ticket)
 {
     fz_prefix cp, sp;
     fz_conn c, s;
@@ -50,8 +48,7 @@ static SSL_SESSION *session_from(int prof, int max_version, int no_ticket)
      * issues stateful tickets (RFC 8446 §8.1), which only its own cache could resume. */
     fz_prefix_set(&sp, FZ_TAG_EARLY, 1);
     fz_prefix_set(&sp, FZ_TAG_OPTIONS, no_ticket ? 0x21 : 0x20);
-    if (fz_conn_client(&c, FZ_SIDE_TARGET, &cp, NULL) < 0 ||
-        fz_conn_server(&s, FZ_SIDE_PEER, &sp) < 0)
+    if (fz_conn_client(&c, client_side, &cp, NULL) < 0 || fz_conn_server(&s, !client_side, &sp) < 0)
         fz_fatal("cannot create the start-up connections");
     pair_handshake(&c, &s);
     if (!c.done || !s.done)
@@ -76,9 +73,9 @@ void fz_peer_target_init(void)
     fz_init();
     for (int prof = 0; prof < FZ_N_PROFILES; prof++) {
         S.sessions[prof][FZ_SESSION_NONE] = NULL;
-        S.sessions[prof][FZ_SESSION_TLS13] = session_from(prof, 4, 0);
-        S.sessions[prof][FZ_SESSION_TLS12_TICKET] = session_from(prof, 3, 0);
-        S.sessions[prof][FZ_SESSION_TLS12_ID] = session_from(prof, 3, 1);
+        S.sessions[prof][FZ_SESSION_TLS13] = fz_make_session(FZ_SIDE_TARGET, prof, 4, 0);
+        S.sessions[prof][FZ_SESSION_TLS12_TICKET] = fz_make_session(FZ_SIDE_TARGET, prof, 3, 0);
+        S.sessions[prof][FZ_SESSION_TLS12_ID] = fz_make_session(FZ_SIDE_TARGET, prof, 3, 1);
     }
 }
 

@@ -296,7 +296,7 @@ static SSL_SESSION *first_session(const fz_prefix *tp, const fz_prefix *pp)
     return out;
 }
 
-static int write_file(const char *path, const uint8_t *d, size_t n)
+int fz_write_file(const char *path, const uint8_t *d, size_t n)
 {
     FILE *f = fopen(path, "wb");
     if (f == NULL)
@@ -358,7 +358,7 @@ static int record_one(int target_is_server, const seed_cfg *cfg, const char *dir
     } else {
         char path[4096];
         snprintf(path, sizeof(path), "%s/live-%s", dir, cfg->name);
-        if (write_file(path, L.rec.data, L.rec.len) == 0) {
+        if (fz_write_file(path, L.rec.data, L.rec.len) == 0) {
             printf("%-24s %6zu bytes  %s\n", cfg->name, L.rec.len, what);
             rc = 0;
         } else {

@@ -33,7 +33,8 @@
 # Output, rebuilt from the inputs on every run (--out DIR replaces BUILD/fuzz/triage):
 #   BUILD/fuzz/triage/<target>/<hash>/report.txt   signature, kind, frames, status, inputs,
 #                                                  reproduce commands, the full report (and
-#                                                  for the scenario target the .scn text)
+#                                                  for the scenario and mitm targets the
+#                                                  .scn text)
 #   BUILD/fuzz/triage/<target>/<hash>/inputs/      copies of the inputs with this signature
 #   BUILD/fuzz/triage/<target>/<hash>/minimized    the minimised input
 #   BUILD/fuzz/triage/<target>/not-reproduced/     copies of inputs that did not crash, report
@@ -443,6 +444,8 @@ if [ ${#hashes[@]} -gt 0 ]; then
 fi
 
 q() { printf '%q' "$1"; }
+# the targets whose replay build writes an input as a scenario (--print-scn)
+prints_scn() { case $target in scenario | server_mitm | client_mitm) return 0 ;; *) return 1 ;; esac; }
 declare -A g_min_size
 for h in "${hashes[@]}"; do
     d=$stage/$h
@@ -458,7 +461,7 @@ for h in "${hashes[@]}"; do
     g_min_size[$h]=$(stat -c %s "$d/minimized")
     final_min=$out/$h/minimized
     scn=''
-    if [ "$target" = scenario ]; then
+    if prints_scn; then
         if [ "$replay_bin" = "$build/fuzz/replay/scenario" ]; then
             scn=$(BUILD=$build timeout 60 "$root/fuzz/scenario_to_scn" "$d/minimized" 2>&1) || scn+=$'\n'"(scenario_to_scn failed)"
         else
@@ -493,10 +496,14 @@ for h in "${hashes[@]}"; do
         if [ "$engine" = afl ]; then
             echo "  AFL_MAP_SIZE=${AFL_MAP_SIZE:-262144} $(q "$afl_bin") < $(q "$final_min")"
         fi
-        if [ "$target" = scenario ]; then
-            echo "  fuzz/scenario_to_scn $(q "$final_min") > found.scn   (also minimized.scn)"
+        if prints_scn; then
+            if [ "$target" = scenario ]; then
+                echo "  fuzz/scenario_to_scn $(q "$final_min") > found.scn   (also minimized.scn)"
+            else
+                echo "  $(q "$replay_bin") --print-scn $(q "$final_min") > found.scn   (also minimized.scn)"
+            fi
             echo
-            echo "scenario (fuzz/scenario_to_scn of the minimised input):"
+            echo "scenario (--print-scn of the minimised input):"
             printf '%s\n' "$scn" | sed 's/^/  /'
         fi
         echo

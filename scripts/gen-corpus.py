@@ -13,6 +13,10 @@
   scenario         a few byte-code programs (fuzz/scenario_gen.h): handshakes, data, shutdown,
                    resumption, 0-RTT, renegotiation, KeyUpdate, PHA, clock moves.
   scenario_parser  the suite's .scn files and recorded transcripts that fit in max_len.
+  server_mitm      edit lists (`--gen-seeds`, fuzz/mitm_target.c): TLS 1.3 and 1.2 handshakes
+  client_mitm      with no edit, one edit per message type behind encryption, renegotiation,
+                   KeyUpdate, post-handshake auth, injected alerts, data and messages. Kept
+                   whole (no merge): each is there to start the fuzzer at one message.
 
 Then each target's seeds are minimised with its libFuzzer build (-merge=1) when that build
 links an instrumented OpenSSL (coverage inside OpenSSL is what tells seeds apart); otherwise
@@ -31,7 +35,8 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGETS = ["server", "client", "scenario", "scenario_parser"]
+TARGETS = ["server", "client", "scenario", "scenario_parser", "server_mitm", "client_mitm"]
+MITM_TARGETS = ("server_mitm", "client_mitm")
 MAX_FILES = 200
 MAX_TOTAL = 5 << 20
 
@@ -303,9 +308,12 @@ def main():
             lf = os.path.join(build, "fuzz", "libfuzzer", t)
             gen = lf if os.access(lf, os.X_OK) and instrumented(build) else replay[t]
             run([gen, "--gen-seeds", out[t]], stdout=subprocess.DEVNULL)
+        for t in MITM_TARGETS:
+            run([replay[t], "--gen-seeds", out[t]], stdout=subprocess.DEVNULL)
         total = 0
         for t in TARGETS:
-            how = minimise(build, t, out[t], os.path.join("corpus", t), not args.no_merge)
+            merge = not args.no_merge and t not in MITM_TARGETS
+            how = minimise(build, t, out[t], os.path.join("corpus", t), merge)
             files = os.listdir(os.path.join("corpus", t))
             size = sum(os.path.getsize(os.path.join("corpus", t, f)) for f in files)
             total += size
