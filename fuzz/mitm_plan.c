@@ -287,6 +287,19 @@ int fz_mitm_plan_inject(const fz_mitm_edit *e, wire_mitm *m, int from)
 
 /* ---- as scenario text ---- */
 
+/* The fields the message views hold as fixed-size integers (RFC 8446 §4). */
+static int integer_field(const char *name)
+{
+    static const char *const ints[] = {
+        "legacy_version",  "cipher_suite",   "legacy_compression_method",
+        "ticket_lifetime", "ticket_age_add", "ticket_lifetime_hint",
+        "request_update",  "algorithm",      NULL};
+    for (size_t i = 0; ints[i] != NULL; i++)
+        if (strcmp(name, ints[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static void print_hex(FILE *out, const uint8_t *d, size_t n)
 {
     fputc(' ', out);
@@ -375,7 +388,13 @@ void fz_mitm_print_edit(FILE *out, const fz_mitm_edit *e, const char *side)
         break;
     case FZ_MITM_SET_FIELD:
         fprintf(out, " set %s", field_name(e));
-        print_hex(out, e->data, e->len);
+        if (integer_field(field_name(e)) && e->len > 0) {
+            fputs(" 0x", out); /* the language takes an integer field's value as a number */
+            for (size_t i = 0; i < e->len; i++)
+                fprintf(out, "%02x", e->data[i]);
+        } else {
+            print_hex(out, e->data, e->len);
+        }
         break;
     case FZ_MITM_REMOVE_FIELD:
         fprintf(out, " remove %s", field_name(e));

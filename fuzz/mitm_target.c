@@ -93,8 +93,7 @@ typedef struct mitm_run {
     fz_mitm_plan plan;
     FILE *scn;
     int checked[2], refused[2];
-    char why[2][512];        /* each end's first failure, with OpenSSL's first reason */
-    uint8_t fed[2][32 + 48]; /* the TLS <= 1.2 client random and master secret last fed */
+    char why[2][512]; /* each end's first failure, with OpenSSL's first reason */
 } mitm_run;
 
 /* OpenSSL's reason: "decryption failed or bad record mac" (SSL_R_DECRYPTION_FAILED_OR_BAD_
@@ -107,27 +106,6 @@ static int bad_record_mac(const tlsrig_error *e)
         if (strstr(e->ssl[i].reason, "bad record mac") != NULL)
             return 1;
     return 0;
-}
-
-/* OpenSSL 3.0 logs a TLS <= 1.2 master secret only as it writes its own Finished, so a
- * server (or a client resuming) logs it after it read the peer's Finished: a Finished that
- * an edit changed would wait in the middle for keys its receiver gives only once it has the
- * Finished. The middle is given the line as soon as the connection has the secret. */
-static void feed_master_secret(mitm_run *r, int who)
-{
-    SSL *ssl = tlsrig_conn_get0_ssl(r->conn[who].conn);
-    SSL_SESSION *sess = SSL_get_session(ssl);
-    uint8_t now[32 + 48];
-    char line[256];
-    if (sess == NULL || SSL_version(ssl) >= TLS1_3_VERSION ||
-        SSL_SESSION_get_master_key(sess, now + 32, 48) != 48 ||
-        SSL_get_client_random(ssl, now, 32) != 32 || memcmp(now, r->fed[who], sizeof(now)) == 0)
-        return;
-    memcpy(r->fed[who], now, sizeof(now));
-    int n = snprintf(line, sizeof(line), "CLIENT_RANDOM ");
-    for (size_t i = 0; i < sizeof(now); i++)
-        n += snprintf(line + n, sizeof(line) - (size_t)n, i == 32 ? " %02x" : "%02x", now[i]);
-    (void)wire_mitm_keylog(r->m, r->wire_end[who], line, (size_t)n);
 }
 
 /* Run |op| on one end; the first failure of each end is classified while its error is the
@@ -143,7 +121,6 @@ static int step(mitm_run *r, int who, uint8_t op)
         snprintf(r->why[who], sizeof(r->why[who]), "%s%s%s", e->message, e->n_ssl > 0 ? ": " : "",
                  e->n_ssl > 0 ? e->ssl[0].reason : "");
     }
-    feed_master_secret(r, who);
     return rc;
 }
 
@@ -214,6 +191,9 @@ static int open_run(mitm_run *r, int target_is_server, const uint8_t *data, size
         fz_fatal("cannot create the connections");
     wire_mitm_set_edit(r->m, fz_mitm_plan_edit, &r->plan);
     wire_mitm_set_fixup(r->m, fz_prefix_get(&r->tp, FZ_TAG_FEED, 0) & FZ_MITM_FIXUP);
+    /* TLS <= 1.2 master secrets straight from the connections when the key log is late */
+    for (int who = 0; who < 2; who++)
+        wire_mitm_set0_conn(r->m, r->wire_end[who], r->conn[who].conn);
     M.cur = r->m;
     fz_exchange_init(&r->x, &r->conn[END_TARGET], &r->conn[END_PEER].ep.ep, NULL, NULL);
     fz_exchange_set_filter(&r->x, wire_mitm_filter, r->m);
