@@ -68,9 +68,14 @@ typedef struct direction {
     int cur;                /* the sender's current epoch; 0 is the clear */
     wire_keys rd, wr;       /* decrypt (sender's secrets), protect (receiver's) */
     int rd_epoch, wr_epoch; /* the epoch each holds keys for; -1 none */
-    int label_known;        /* TLS 1.3: cur's label is a handshake one (for Finished) */
-    wire_hs_reader hs;      /* handshake messages, reassembled */
-    wire_buf pend;          /* handshake bytes for the current output record */
+    /* TLS 1.3: the receiver's key updates follow the KeyUpdates delivered to it, which an
+     * edit may drop or add, not those the sender sent (RFC 8446 §4.6.3) */
+    wire_keylog_label wr_label; /* the secret the delivered KeyUpdates count under */
+    int wr_updates;             /* KeyUpdates delivered under it */
+    int wr_loaded_updates;      /* ... that |wr| holds keys for */
+    int label_known;            /* TLS 1.3: cur's label is a handshake one (for Finished) */
+    wire_hs_reader hs;          /* handshake messages, reassembled */
+    wire_buf pend;              /* handshake bytes for the current output record */
     int pend_epoch;
     uint16_t pend_version;
     held_unit *held; /* output waiting, in order */
@@ -249,15 +254,40 @@ static int rd_keys(wire_mitm *m, int from, int e)
 static int wr_keys(wire_mitm *m, int from, int e)
 {
     direction *d = &m->d[from];
-    if (d->wr_epoch == e)
+    epoch spec = d->epochs[e];
+    if (spec.tls13) {
+        if (spec.label != d->wr_label) {
+            d->wr_label = spec.label;
+            d->wr_updates = 0;
+        }
+        spec.updates = d->wr_updates;
+    }
+    if (d->wr_epoch != -1 && (spec.tls13 ? d->epochs[d->wr_epoch].label == spec.label &&
+                                               d->wr_loaded_updates == spec.updates
+                                         : d->wr_epoch == e))
         return 0;
     wire_keys_cleanup(&d->wr);
     d->wr_epoch = -1;
-    if (keys_from(m, &d->wr, &d->epochs[e], !from, from) < 0 &&
-        (d->epochs[e].basis_edited || keys_from(m, &d->wr, &d->epochs[e], from, from) < 0))
+    if (keys_from(m, &d->wr, &spec, !from, from) < 0 &&
+        (spec.basis_edited || keys_from(m, &d->wr, &spec, from, from) < 0))
         return -1;
     d->wr_epoch = e;
+    d->wr_loaded_updates = spec.updates;
     return 0;
+}
+
+/* KeyUpdate messages in |data| (whole handshake messages). */
+static int key_updates(const uint8_t *data, size_t len)
+{
+    int n = 0;
+    for (size_t off = 0; len - off >= WIRE_HS_HEADER;) {
+        size_t m = WIRE_HS_HEADER + wire__u24(data + off + 1);
+        if (m > len - off)
+            break;
+        n += data[off] == HS_KEY_UPDATE;
+        off += m;
+    }
+    return n;
 }
 
 /* 0-RTT records are protected under the resumed session's suite, which nothing in the clear
@@ -542,6 +572,9 @@ static int write_records(wire_mitm *m, int from, const shape *sh, int e, const u
         len -= n;
     } while (len > 0);
     d->wr.version = keys_version;
+    /* the receiver takes new keys after each KeyUpdate it gets (RFC 8446 §4.6.3) */
+    if (rc == 0 && prot && d->epochs[e].tls13 && sh->type == WIRE_CT_HANDSHAKE)
+        d->wr_updates += key_updates(fixed.data, fixed.len);
     wire_buf_cleanup(&fixed);
     return rc;
 }
@@ -625,7 +658,11 @@ static int emit(wire_mitm *m, int from, const shape *sh, const uint8_t *data, si
         }
         d->pend_epoch = d->cur;
         d->pend_version = sh->version;
-        return wire_buf_append(&d->pend, data, len);
+        int rc = wire_buf_append(&d->pend, data, len);
+        /* a KeyUpdate ends its record: the receiver's next keys start with the next one */
+        if (rc == 0 && len > 0 && data[0] == HS_KEY_UPDATE && m->version == TLS13)
+            rc = flush_pend(m, from, out);
+        return rc;
     }
     int rc = flush_pend(m, from, out);
     if (rc < 0)

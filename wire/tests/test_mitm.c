@@ -533,6 +533,31 @@ static void tls12_master_from_the_connection(void **state)
     }
 }
 
+/* A KeyUpdate the middle drops, and one it makes up: the receiver's keys follow what it got,
+ * the sender's what it sent, and data still flows both ways. */
+static void key_updates_dropped_and_invented(void **state)
+{
+    mpair p;
+    mpair_open(&p, 1, 0, NULL);
+    editor e = {.from = WIRE_CLIENT, .hs_type = 24, .action = DROP_IT};
+    wire_mitm_set_edit(p.m, edit, &e);
+    handshake_ok(&p);
+    assert_int_equal(tlsrig_conn_key_update(p.c, 0), 0); /* not requested: no answer */
+    assert_int_equal(tlsrig_conn_do_handshake(p.c), 0);
+    assert_true(wire_pump_flush(&p.pump) >= 0);
+    assert_true(e.done);
+    exchange(&p, p.c, p.s, "the server never saw the update");
+    exchange(&p, p.s, p.c, "and answers");
+    /* update_not_requested (RFC 8446 §4.6.3), made up by the middle, to the server */
+    static const uint8_t ku[5] = {24, 0, 0, 1, 0};
+    assert_int_equal(wire_mitm_send(p.m, WIRE_CLIENT, WIRE_CT_HANDSHAKE, ku, sizeof(ku)), 0);
+    exchange(&p, p.c, p.s, "the client never sent it");
+    exchange(&p, p.s, p.c, "still fine");
+    const wire_mitm_stats *st = wire_mitm_get0_stats(p.m);
+    assert_int_equal(st->undecryptable[0] + st->undecryptable[1], 0);
+    mpair_close(&p);
+}
+
 static void injected_data_arrives(void **state)
 {
     mpair p;
@@ -586,6 +611,7 @@ int main(void)
         cmocka_unit_test(early_data_followed),
         cmocka_unit_test(record_shape_edits),
         cmocka_unit_test(tls12_master_from_the_connection),
+        cmocka_unit_test(key_updates_dropped_and_invented),
         cmocka_unit_test(injected_data_arrives),
         cmocka_unit_test(without_secrets_records_pass),
     };
