@@ -658,11 +658,9 @@ static int emit(wire_mitm *m, int from, const shape *sh, const uint8_t *data, si
         }
         d->pend_epoch = d->cur;
         d->pend_version = sh->version;
-        int rc = wire_buf_append(&d->pend, data, len);
-        /* a KeyUpdate ends its record: the receiver's next keys start with the next one */
-        if (rc == 0 && len > 0 && data[0] == HS_KEY_UPDATE && m->version == TLS13)
-            rc = flush_pend(m, from, out);
-        return rc;
+        /* Messages share a record as they came: a KeyUpdate an edit adds to a record keeps
+         * company there, which a receiver must refuse (RFC 8446 §5.1), as a test may want. */
+        return wire_buf_append(&d->pend, data, len);
     }
     int rc = flush_pend(m, from, out);
     if (rc < 0)
