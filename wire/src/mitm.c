@@ -863,9 +863,9 @@ static int unit(wire_mitm *m, int from, uint8_t type, uint16_t version, int prot
         m->in_edit = 0;
         if (verdict < 0)
             rc = verdict;
-        else if (verdict == WIRE_MITM_DROP || buf.len != len || memcmp(buf.data, data, len) != 0 ||
-                 msg.out_type != 0 || msg.out_version != 0 || msg.out_fragment != 0 ||
-                 msg.out_padding != 0) {
+        else if (verdict == WIRE_MITM_DROP || buf.len != len ||
+                 (len > 0 && memcmp(buf.data, data, len) != 0) || msg.out_type != 0 ||
+                 msg.out_version != 0 || msg.out_fragment != 0 || msg.out_padding != 0) {
             m->stats.edited[from]++;
             if (type == WIRE_CT_HANDSHAKE && (len == 0 || in_transcript(m, data[0]) ||
                                               (buf.len > 0 && in_transcript(m, buf.data[0])))) {

@@ -311,7 +311,8 @@ static int protect_cbc(wire_keys *k, uint8_t type, const void *content, size_t l
         goto cleanup;
     uint8_t *h = out->data + at, *p = h + WIRE_RECORD_HEADER, iv[16];
     put_header(h, type, k->version, clen);
-    memcpy(plain.data, content, len);
+    if (len > 0) /* an empty record's |content| may be NULL */
+        memcpy(plain.data, content, len);
     rc = TLSRIG_ERR_SSL;
     /* RFC 5246 §6.2.3.2: content, MAC, then padding_length + 1 bytes of value padding_length */
     if (!k->encrypt_then_mac && record_mac(k, type, content, len, plain.data + len) < 0)

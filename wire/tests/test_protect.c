@@ -1006,6 +1006,29 @@ static void decrypt_captured(const suite_case *sc, const capture *cap)
     wire_transcript_cleanup(&dc.tr);
 }
 
+/* An empty record may come with no buffer at all (NULL, 0): every suite seals and opens it. */
+static void empty_records_without_a_buffer(void **state)
+{
+    static const uint8_t master[48] = {1}, cr[32] = {2}, sr[32] = {3};
+    for (size_t i = 0; wire_suite_at(i) != NULL; i++) {
+        const wire_suite *s = wire_suite_at(i);
+        wire_keys c = {0}, srv = {0}, opener = {0};
+        int rc = s->tls13 ? wire_keys_tls13(&c, s, master, s->hash_len)
+                          : wire_keys_tls12(&c, &srv, s, 0x0303, 0, master, cr, sr);
+        assert_int_equal(rc, 0);
+        opener = c;
+        wire_buf rec = {0}, plain = {0};
+        assert_int_equal(wire_protect(&c, WIRE_CT_APPLICATION_DATA, NULL, 0, 0, &rec), 0);
+        uint8_t type = 0;
+        assert_int_equal(wire_unprotect(&opener, rec.data, rec.len, &plain, &type, NULL), 0);
+        assert_int_equal(type, WIRE_CT_APPLICATION_DATA);
+        wire_buf_cleanup(&rec);
+        wire_buf_cleanup(&plain);
+        wire_keys_cleanup(&c);
+        wire_keys_cleanup(&srv);
+    }
+}
+
 static void engine_records_every_suite(void **state)
 {
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1031,6 +1054,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rfc8448_bad_lengths, setup_rfc8448, teardown_rfc8448),
         cmocka_unit_test(every_suite_roundtrips),
         cmocka_unit_test(protection_is_deterministic),
+        cmocka_unit_test(empty_records_without_a_buffer),
         cmocka_unit_test(engine_records_every_suite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
