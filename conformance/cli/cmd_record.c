@@ -26,41 +26,6 @@ static const char record_help[] =
     "  --timeout SECS       kill a scenario after SECS seconds (default 20; 0: never)\n"
     "  -h, --help           this text\n";
 
-static int read_file(const char *path, char **text, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    int rc = -1;
-    if (f == NULL)
-        goto cleanup;
-    for (;;) {
-        if (n == cap) {
-            cap = cap == 0 ? 65536 : cap * 2;
-            char *nb = realloc(buf, cap + 1);
-            if (nb == NULL)
-                goto cleanup;
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f))
-        goto cleanup;
-    buf[n] = '\0';
-    *text = buf;
-    *len = n;
-    buf = NULL;
-    rc = 0;
-cleanup:
-    if (f != NULL)
-        fclose(f);
-    free(buf);
-    return rc;
-}
-
 static int write_file(const char *path, const char *data, size_t len, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "wb");
@@ -88,10 +53,8 @@ static int record_files(const cli_runner *r, const cli_job *j, const rig_result 
     size_t source_len = 0;
     int rc = -1;
     sanitize_id(j->s->id, name, sizeof(name));
-    if (read_file(j->s->path, &source, &source_len) < 0) {
-        snprintf(err, errlen, "%s: cannot read: %s", j->s->path, strerror(errno));
+    if (scn_read_file(j->s->path, &source, &source_len, err, errlen) < 0)
         goto cleanup;
-    }
     snprintf(path, sizeof(path), "%s/%s.tls", r->outdir, name);
     if (transcript_write(path, j->s->id, j->s->seed, source, source_len, res->chunks, res->n_chunks,
                          err, errlen) < 0)

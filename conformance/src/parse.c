@@ -1121,9 +1121,9 @@ static int read_error(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-/* read_all reads the whole file, but never more than one byte past MAX_TEXT: that byte is
- * enough to know the file is too large. */
-static int read_all(const char *path, char **text, size_t *len, char *err, size_t errlen)
+/* scn_read_file reads the whole file, but never more than one byte past MAX_TEXT: that byte
+ * is enough to know the file is too large. */
+int scn_read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
@@ -1137,7 +1137,7 @@ static int read_all(const char *path, char **text, size_t *len, char *err, size_
     for (;;) {
         if (n == cap) {
             cap = cap == 0 ? 65536 : cap * 2 > MAX_TEXT + 1 ? MAX_TEXT + 1 : cap * 2;
-            char *nb = realloc(buf, cap);
+            char *nb = realloc(buf, cap + 1); /* and a NUL after the text */
             if (nb == NULL) {
                 read_error(err, errlen, "%s: cannot read: %s", path, strerror(ENOMEM));
                 goto cleanup;
@@ -1159,6 +1159,7 @@ static int read_all(const char *path, char **text, size_t *len, char *err, size_
         }
         break;
     }
+    buf[n] = '\0';
     *text = buf;
     *len = n;
     buf = NULL;
@@ -1179,7 +1180,7 @@ int scn_parse_file(const char *path, scn_file *out, char *err, size_t errlen)
         memset(out, 0, sizeof *out);
     if (path == NULL)
         return read_error(err, errlen, "(null): cannot read: no path given");
-    if (read_all(path, &text, &len, err, errlen) < 0)
+    if (scn_read_file(path, &text, &len, err, errlen) < 0)
         goto cleanup;
     rc = scn_parse_text(path, text, len, out, err, errlen);
 cleanup:

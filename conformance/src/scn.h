@@ -55,6 +55,10 @@ typedef struct scn_file {
  * message" in |err| (a malformed scenario). The result is freed with scn_file_cleanup. */
 int scn_parse_file(const char *path, scn_file *out, char *err, size_t errlen);
 
+/* scn_read_file reads a whole scenario file (at most 4 MiB) into |*text| (NUL-terminated,
+ * |*len| bytes before the NUL; free() it). Returns 0, or -1 with "path: why" in |err|. */
+int scn_read_file(const char *path, char **text, size_t *len, char *err, size_t errlen);
+
 /* scn_parse_text is scn_parse_file on text already in memory (|path| names it in errors). */
 int scn_parse_text(const char *path, const char *text, size_t len, scn_file *out, char *err,
                    size_t errlen);

@@ -851,11 +851,13 @@ static int unit(wire_mitm *m, int from, uint8_t type, uint16_t version, int prot
         m->hs_edits = m->sh_edits = m->sfin_edits = m->cke_edits = 0; /* a new handshake */
         m->cke_seen = 0;
     }
+    /* Without an edit function the unit goes on as it came, uncopied. */
     wire_buf buf = {0};
-    int rc = wire_buf_append(&buf, data, len);
-    int verdict = WIRE_MITM_FORWARD;
+    int rc = 0, verdict = WIRE_MITM_FORWARD;
     wire_mitm_msg msg = {from, type, prot, e, m->version, &buf, 0, 0, 0, 0};
-    if (rc == 0 && m->edit != NULL) {
+    const uint8_t *send = data;
+    size_t send_len = len;
+    if (m->edit != NULL && (rc = wire_buf_append(&buf, data, len)) == 0) {
         m->in_edit = 1;
         m->edit_from = from;
         m->edit_out = out;
@@ -873,12 +875,14 @@ static int unit(wire_mitm *m, int from, uint8_t type, uint16_t version, int prot
                 m->hs_edits++;
             }
         }
+        send = buf.data;
+        send_len = buf.len;
     }
     if (rc == 0 && verdict == WIRE_MITM_FORWARD) {
         shape sh = {msg.out_type != 0 ? msg.out_type : type,
                     msg.out_version != 0 ? msg.out_version : version, msg.out_fragment,
                     msg.out_padding};
-        rc = emit(m, from, &sh, buf.data, buf.len, out);
+        rc = emit(m, from, &sh, send, send_len, out);
     }
     /* The sender's keys follow what it sent, whatever was delivered. */
     if (rc == 0) {
